@@ -1,0 +1,1 @@
+//! A Nacos-compatible V1 naming server (being built).
