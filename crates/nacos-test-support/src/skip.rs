@@ -1,0 +1,61 @@
+//! Skipping tests whose real peer is absent, loudly, and never under CI.
+
+use std::io::Write;
+
+/// Returns from the calling test, after printing why, when the rnacos binary is not found;
+/// panics instead under CI, where a skip would hide a broken setup. Evaluates to the binary's
+/// path otherwise.
+///
+/// ```
+/// fn needs_rnacos() {
+///     let _bin = nacos_test_support::skip_unless_rnacos!();
+///     // ... start `Rnacos` and test against it
+/// }
+/// # if !nacos_test_support::in_ci() { needs_rnacos(); }
+/// ```
+#[macro_export]
+macro_rules! skip_unless_rnacos {
+    () => {
+        match $crate::rnacos_path() {
+            Some(path) => path,
+            None => {
+                $crate::__skip("rnacos not found (set RNACOS_BIN or run scripts/ci)");
+                return;
+            }
+        }
+    };
+}
+
+/// Returns from the calling test, after printing why, when no Python with nacos-sdk-python is
+/// found; panics instead under CI. Evaluates to the interpreter's path otherwise.
+#[macro_export]
+macro_rules! skip_unless_python {
+    () => {
+        match $crate::python_path() {
+            Some(path) => path,
+            None => {
+                $crate::__skip(
+                    "python peer not found (set NACOS_PYTHON to a python with \
+                     nacos-sdk-python==1.0.0, or run scripts/ci)",
+                );
+                return;
+            }
+        }
+    };
+}
+
+/// Prints the skip, or panics under CI. Called by the skip macros.
+#[doc(hidden)]
+#[track_caller]
+pub fn __skip(why: &str) {
+    if crate::in_ci() {
+        panic!("{why}: required under CI=true");
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
+    // Straight to stderr, not through `eprintln!`, which the test harness captures and hides
+    // for passing tests: a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "skipped: {why} [{test}]");
+}

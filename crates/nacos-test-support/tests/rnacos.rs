@@ -1,0 +1,90 @@
+//! The rnacos fixture itself: start, answer, kill, restart, auth, cluster.
+
+use nacos_test_support::{http, skip_unless_rnacos, Rnacos};
+
+/// A started server answers on loopback; a killed one does not; a restarted one answers again
+/// on the same port with its persistent data kept.
+#[test]
+fn starts_kills_and_restarts_on_the_same_port() {
+    skip_unless_rnacos!();
+    let mut server = Rnacos::start().unwrap();
+    let address = server.address();
+    let register = "/nacos/v1/ns/instance?serviceName=fixture&ip=127.0.0.1&port=9&ephemeral=false";
+    let answer = http(&address, "POST", register).unwrap();
+    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
+
+    server.kill();
+    assert!(!server.is_running());
+    assert!(http(
+        &address,
+        "GET",
+        "/nacos/v1/ns/service/list?pageNo=1&pageSize=10"
+    )
+    .is_err());
+
+    server.restart().unwrap();
+    assert_eq!(server.address(), address);
+    let list = http(
+        &address,
+        "GET",
+        "/nacos/v1/ns/instance/list?serviceName=fixture&healthyOnly=false",
+    )
+    .unwrap();
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains("\"port\":9"),
+        "persistent instance kept: {}",
+        list.body
+    );
+}
+
+/// In auth mode a call without a token is refused and the admin can log in.
+#[test]
+fn auth_mode_refuses_calls_without_a_token() {
+    skip_unless_rnacos!();
+    let server = Rnacos::builder().auth(true).start().unwrap();
+    let address = server.address();
+    let refused = http(&address, "GET", "/nacos/v1/ns/instance/list?serviceName=x").unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let login = http(
+        &address,
+        "POST",
+        &format!(
+            "/nacos/v1/auth/login?username={}&password={}",
+            Rnacos::USERNAME,
+            Rnacos::PASSWORD
+        ),
+    )
+    .unwrap();
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("accessToken"), "{}", login.body);
+}
+
+/// Three nodes form one raft group: a persistent write through one node is listed by all.
+#[test]
+fn cluster_of_three_replicates_writes() {
+    skip_unless_rnacos!();
+    let cluster = Rnacos::builder().start_cluster(3).unwrap();
+    let nodes = cluster.nodes();
+    assert_eq!(nodes.len(), 3);
+    let register =
+        "/nacos/v1/ns/instance?serviceName=replicated&ip=127.0.0.1&port=7&ephemeral=false";
+    assert_eq!(
+        http(&nodes[1].address(), "POST", register).unwrap().status,
+        200
+    );
+    for node in nodes {
+        let address = node.address();
+        assert!(
+            nacos_test_support::wait_until(std::time::Duration::from_secs(10), || {
+                http(
+                    &address,
+                    "GET",
+                    "/nacos/v1/ns/instance/list?serviceName=replicated&healthyOnly=false",
+                )
+                .is_ok_and(|a| a.body.contains("\"port\":7"))
+            }),
+            "node {address} lists the instance"
+        );
+    }
+}
