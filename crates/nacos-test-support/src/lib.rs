@@ -40,6 +40,5 @@ pub use http::{http, HttpAnswer};
 pub use peers::{in_ci, python_path, rnacos_path};
 pub use port::free_port;
 pub use rnacos::{Rnacos, RnacosBuilder, RnacosCluster};
-#[doc(hidden)]
-pub use skip::__skip;
+pub use skip::{python_or_skip, rnacos_or_skip};
 pub use wait::{wait_for, wait_until};

@@ -1,6 +1,9 @@
 //! Skipping tests whose real peer is absent, loudly, and never under CI.
 
 use std::io::Write;
+use std::path::PathBuf;
+
+use crate::{in_ci, python_path, rnacos_path};
 
 /// Returns from the calling test, after printing why, when the rnacos binary is not found;
 /// panics instead under CI, where a skip would hide a broken setup. Evaluates to the binary's
@@ -16,12 +19,9 @@ use std::io::Write;
 #[macro_export]
 macro_rules! skip_unless_rnacos {
     () => {
-        match $crate::rnacos_path() {
+        match $crate::rnacos_or_skip() {
             Some(path) => path,
-            None => {
-                $crate::__skip("rnacos not found (set RNACOS_BIN or run scripts/ci)");
-                return;
-            }
+            None => return,
         }
     };
 }
@@ -31,24 +31,35 @@ macro_rules! skip_unless_rnacos {
 #[macro_export]
 macro_rules! skip_unless_python {
     () => {
-        match $crate::python_path() {
+        match $crate::python_or_skip() {
             Some(path) => path,
-            None => {
-                $crate::__skip(
-                    "python peer not found (set NACOS_PYTHON to a python with \
-                     nacos-sdk-python==1.0.0, or run scripts/ci)",
-                );
-                return;
-            }
+            None => return,
         }
     };
 }
 
-/// Prints the skip, or panics under CI. Called by the skip macros.
-#[doc(hidden)]
+/// The rnacos binary, or `None` after printing that the calling test is skipped; panics
+/// under CI. For fixtures that cannot `return` from the test themselves.
 #[track_caller]
-pub fn __skip(why: &str) {
-    if crate::in_ci() {
+pub fn rnacos_or_skip() -> Option<PathBuf> {
+    rnacos_path().or_else(|| skip("rnacos not found (set RNACOS_BIN or run scripts/ci)"))
+}
+
+/// The Python with nacos-sdk-python 1.0.0, or `None` after printing that the calling test is
+/// skipped; panics under CI.
+#[track_caller]
+pub fn python_or_skip() -> Option<PathBuf> {
+    python_path().or_else(|| {
+        skip(
+            "python peer not found (set NACOS_PYTHON to a python with nacos-sdk-python==1.0.0, \
+             or run scripts/ci)",
+        )
+    })
+}
+
+#[track_caller]
+fn skip(why: &str) -> Option<PathBuf> {
+    if in_ci() {
         panic!("{why}: required under CI=true");
     }
     let test = std::thread::current()
@@ -58,4 +69,5 @@ pub fn __skip(why: &str) {
     // Straight to stderr, not through `eprintln!`, which the test harness captures and hides
     // for passing tests: a skip must be seen.
     let _ = writeln!(std::io::stderr(), "skipped: {why} [{test}]");
+    None
 }
