@@ -124,8 +124,9 @@ enum Role {
 /// A running rnacos; killed and waited for on drop.
 ///
 /// Its working and data directories are fresh temporary directories, removed on drop; they are
-/// kept across [`kill`](Rnacos::kill) and [`restart`](Rnacos::restart), so a restarted server
-/// finds its persistent data again, on the same ports.
+/// kept across [`kill`](Rnacos::kill) and [`restart`](Rnacos::restart), which starts it again on
+/// the same ports. (rnacos 0.8.8 keeps its raft log and config there, but no naming instance:
+/// after a restart every instance, persistent ones included, is gone.)
 #[derive(Debug)]
 pub struct Rnacos {
     builder: RnacosBuilder,
