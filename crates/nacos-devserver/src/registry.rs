@@ -1,0 +1,975 @@
+//! The naming registry: namespaces → services → clusters → instances, with health, checksums
+//! and push subscribers. It knows nothing of HTTP, files or sockets; callers get back what to
+//! persist, and a listener hears which services changed.
+//!
+//! Locking: one `RwLock` over the map of namespaces and services, held only to find or
+//! insert a service, then one `Mutex` per service for everything inside it. The map lock is
+//! always taken before a service lock, never the other way round.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use nacos_naming::Instance;
+
+use crate::service::{Beat, ListQuery, Metadata, Modification, Registration, Service};
+use crate::store::ServiceRecord;
+
+/// Called with each service whose instance set changed while it had push subscribers.
+pub(crate) type ChangeListener = Box<dyn Fn(&Arc<Service>) + Send + Sync>;
+
+/// How long an implicitly created service is kept once it is empty and nobody subscribes
+/// (official 2.x cleans empty services after 60 s too). Keeping it a while keeps its
+/// `lastRefTime` increasing for clients that list it again.
+const EMPTY_SERVICE_TTL: u64 = 60_000;
+
+/// Timings of the registry, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timings {
+    /// An ephemeral instance without a beat for this long is marked unhealthy.
+    pub(crate) health_timeout: u64,
+    /// An ephemeral instance without a beat for this long is removed.
+    pub(crate) expire_timeout: u64,
+    /// A push subscriber that has not listed again for this long is forgotten.
+    pub(crate) subscriber_ttl: u64,
+}
+
+/// Why a call found nothing to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No such service (or only an implicit, empty one).
+    ServiceNotFound,
+    /// The service exists; the instance does not.
+    InstanceNotFound,
+    /// `create_service` of a service that exists.
+    ServiceExists,
+    /// `delete_service` of a service that still has instances.
+    ServiceNotEmpty,
+}
+
+/// A service's definition as the service API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceDetail {
+    pub(crate) namespace: String,
+    pub(crate) group: String,
+    pub(crate) name: String,
+    pub(crate) protect_threshold: f32,
+    pub(crate) metadata: Metadata,
+    pub(crate) clusters: Vec<String>,
+}
+
+/// The registry.
+pub(crate) struct Registry {
+    namespaces: RwLock<HashMap<Box<str>, HashMap<Box<str>, Arc<Service>>>>,
+    timings: Timings,
+    epoch: Instant,
+    /// Orders snapshots of persistent state, so an older one never overwrites a newer one.
+    persist_sequence: AtomicU64,
+    on_change: ChangeListener,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub(crate) fn new(timings: Timings, on_change: ChangeListener) -> Registry {
+        Registry {
+            namespaces: RwLock::new(HashMap::new()),
+            timings,
+            epoch: Instant::now(),
+            persist_sequence: AtomicU64::new(0),
+            on_change,
+        }
+    }
+
+    /// Milliseconds since the registry was made: the clock of beats and deadlines.
+    pub(crate) fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant of a registry-clock time.
+    pub(crate) fn instant(&self, at: u64) -> Instant {
+        self.epoch + Duration::from_millis(at)
+    }
+
+    /// The timings.
+    pub(crate) fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    fn find(&self, namespace: &str, grouped: &str) -> Option<Arc<Service>> {
+        let map = self
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(namespace)?.get(grouped).cloned()
+    }
+
+    fn find_or_create(&self, namespace: &str, grouped: &str) -> Arc<Service> {
+        if let Some(found) = self.find(namespace, grouped) {
+            return found;
+        }
+        let mut map = self
+            .namespaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(namespace.into())
+            .or_default()
+            .entry(grouped.into())
+            .or_insert_with(|| Arc::new(Service::new(namespace, grouped)))
+            .clone()
+    }
+
+    /// Runs `change` on the service's state (created if `create`), then settles the change:
+    /// cached answers dropped, subscribers told, a snapshot returned if persistent state moved.
+    fn change<R>(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        create: bool,
+        change: impl FnOnce(&mut crate::service::ServiceState, u64) -> R,
+    ) -> Option<(R, Option<ServiceRecord>)> {
+        let mut change = Some(change);
+        loop {
+            let service = if create {
+                self.find_or_create(namespace, grouped)
+            } else {
+                self.find(namespace, grouped)?
+            };
+            let mut state = service.lock();
+            if state.removed {
+                // Lost a race with a cleanup or a delete: look it up again.
+                drop(state);
+                if create {
+                    continue;
+                }
+                return None;
+            }
+            let now = self.now();
+            let change = change.take()?;
+            let result = change(&mut state, now);
+            let changed = state.settle(now, wall_ms());
+            let notify = changed && state.has_subscribers();
+            let snapshot = if std::mem::take(&mut state.persist_changed) {
+                Some(self.snapshot(&service, &state))
+            } else {
+                None
+            };
+            drop(state);
+            if notify {
+                (self.on_change)(&service);
+            }
+            return Some((result, snapshot));
+        }
+    }
+
+    fn snapshot(&self, service: &Service, state: &crate::service::ServiceState) -> ServiceRecord {
+        ServiceRecord {
+            namespace: service.namespace.to_string(),
+            service: service.grouped.to_string(),
+            defined: state.defined && !state.removed,
+            protect_threshold: state.protect_threshold,
+            metadata: state.metadata.clone(),
+            instances: state
+                .records()
+                .filter(|(_, _, _, r)| !r.ephemeral && !state.removed)
+                .map(|(c, ip, port, r)| service.instance(c, ip, port, r))
+                .collect(),
+            version: self.persist_sequence.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    }
+
+    /// Registers (or replaces) an instance; a snapshot when persistent state changed.
+    pub(crate) fn register(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        reg: Registration,
+    ) -> Option<ServiceRecord> {
+        self.change(namespace, grouped, true, |s, now| s.register(reg, now))
+            .and_then(|(_, snapshot)| snapshot)
+    }
+
+    /// Removes an instance (nothing happens for an unknown one).
+    pub(crate) fn deregister(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+    ) -> Option<ServiceRecord> {
+        self.change(namespace, grouped, false, |s, _| {
+            s.deregister(cluster, ip, port)
+        })
+        .and_then(|(_, snapshot)| snapshot)
+    }
+
+    /// Replaces weight, enabled, metadata (and health when given) of a known instance.
+    pub(crate) fn modify(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        m: Modification,
+    ) -> Result<Option<ServiceRecord>, Refusal> {
+        match self.change(namespace, grouped, false, |s, _| {
+            s.modify(cluster, ip, port, m)
+        }) {
+            None => Err(Refusal::ServiceNotFound),
+            Some((false, _)) => Err(Refusal::InstanceNotFound),
+            Some((true, snapshot)) => Ok(snapshot),
+        }
+    }
+
+    /// A beat: refreshes a known instance, or registers it from `body` when given (a full beat
+    /// carries the instance). `Beat::Unknown` when neither.
+    pub(crate) fn beat(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        body: Option<Registration>,
+    ) -> (Beat, Option<ServiceRecord>) {
+        let create = body.is_some();
+        let outcome = self.change(namespace, grouped, create, |s, now| {
+            match (s.beat(cluster, ip, port, now), body) {
+                (Beat::Unknown, Some(reg)) => {
+                    s.register(reg, now);
+                    Beat::Accepted
+                }
+                (beat, _) => beat,
+            }
+        });
+        match outcome {
+            Some((beat, snapshot)) => (beat, snapshot),
+            None => (Beat::Unknown, None),
+        }
+    }
+
+    /// One instance.
+    pub(crate) fn instance(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+    ) -> Result<Instance, Refusal> {
+        let service = self
+            .find(namespace, grouped)
+            .ok_or(Refusal::ServiceNotFound)?;
+        let state = service.lock();
+        if state.removed || !state.visible() {
+            return Err(Refusal::ServiceNotFound);
+        }
+        let record = state
+            .record(cluster, ip, port)
+            .ok_or(Refusal::InstanceNotFound)?;
+        Ok(service.instance(cluster, ip, port, record))
+    }
+
+    /// The list answer (JSON), and records `subscriber` for pushes when given.
+    pub(crate) fn list(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        query: ListQuery<'_>,
+        subscriber: Option<SocketAddr>,
+    ) -> Bytes {
+        // A subscriber is remembered even before the service exists, so it hears of the first
+        // registration; a plain query of an unknown service creates nothing.
+        let service = match subscriber {
+            Some(_) => Some(self.find_or_create(namespace, grouped)),
+            None => self.find(namespace, grouped),
+        };
+        let service = service.unwrap_or_else(|| Arc::new(Service::new(namespace, grouped)));
+        let mut state = service.lock();
+        if let Some(addr) = subscriber {
+            let now = self.now();
+            state.subscribe(addr, query.clusters, now, self.timings.subscriber_ttl);
+        }
+        service.render(&mut state, query)
+    }
+
+    /// The live subscribers of `service`, with their cluster filters.
+    pub(crate) fn subscribers(&self, service: &Service) -> Vec<(SocketAddr, Box<str>)> {
+        let now = self.now();
+        service.lock().subscribers(now, self.timings.subscriber_ttl)
+    }
+
+    /// Creates a service definition.
+    pub(crate) fn create_service(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        protect_threshold: f32,
+        metadata: Metadata,
+    ) -> Result<Option<ServiceRecord>, Refusal> {
+        let outcome = self.change(namespace, grouped, true, |s, _| {
+            if s.visible() {
+                return false;
+            }
+            s.defined = true;
+            s.protect_threshold = protect_threshold;
+            s.metadata = metadata;
+            s.definition_changed();
+            true
+        });
+        match outcome {
+            Some((true, snapshot)) => Ok(snapshot),
+            _ => Err(Refusal::ServiceExists),
+        }
+    }
+
+    /// Replaces a service's threshold and metadata.
+    pub(crate) fn update_service(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        protect_threshold: f32,
+        metadata: Metadata,
+    ) -> Result<Option<ServiceRecord>, Refusal> {
+        let outcome = self.change(namespace, grouped, false, |s, _| {
+            if !s.visible() {
+                return false;
+            }
+            s.defined = true;
+            s.protect_threshold = protect_threshold;
+            s.metadata = metadata;
+            s.definition_changed();
+            true
+        });
+        match outcome {
+            Some((true, snapshot)) => Ok(snapshot),
+            _ => Err(Refusal::ServiceNotFound),
+        }
+    }
+
+    /// Deletes an empty service.
+    pub(crate) fn delete_service(
+        &self,
+        namespace: &str,
+        grouped: &str,
+    ) -> Result<Option<ServiceRecord>, Refusal> {
+        let service = self
+            .find(namespace, grouped)
+            .ok_or(Refusal::ServiceNotFound)?;
+        let mut map = self
+            .namespaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = service.lock();
+        if state.removed || !state.visible() {
+            return Err(Refusal::ServiceNotFound);
+        }
+        if state.len() > 0 {
+            return Err(Refusal::ServiceNotEmpty);
+        }
+        state.removed = true;
+        if let Some(services) = map.get_mut(namespace) {
+            services.remove(grouped);
+            if services.is_empty() {
+                map.remove(namespace);
+            }
+        }
+        Ok(Some(self.snapshot(&service, &state)))
+    }
+
+    /// A service's definition.
+    pub(crate) fn service_detail(
+        &self,
+        namespace: &str,
+        grouped: &str,
+    ) -> Result<ServiceDetail, Refusal> {
+        let service = self
+            .find(namespace, grouped)
+            .ok_or(Refusal::ServiceNotFound)?;
+        let state = service.lock();
+        if state.removed || !state.visible() {
+            return Err(Refusal::ServiceNotFound);
+        }
+        Ok(ServiceDetail {
+            namespace: namespace.to_owned(),
+            group: service.group().to_owned(),
+            name: service.name().to_owned(),
+            protect_threshold: state.protect_threshold,
+            metadata: state.metadata.clone(),
+            clusters: state.cluster_names().map(str::to_owned).collect(),
+        })
+    }
+
+    /// The names (without group) of the visible services of a group, sorted.
+    pub(crate) fn service_names(&self, namespace: &str, group: &str) -> Vec<String> {
+        let services: Vec<Arc<Service>> = {
+            let map = self
+                .namespaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match map.get(namespace) {
+                Some(services) => services
+                    .values()
+                    .filter(|s| s.group() == group)
+                    .cloned()
+                    .collect(),
+                None => return Vec::new(),
+            }
+        };
+        let mut names: Vec<String> = services
+            .iter()
+            .filter(|s| {
+                let state = s.lock();
+                !state.removed && state.visible()
+            })
+            .map(|s| s.name().to_owned())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Applies the health rules to every ephemeral instance and drops implicit services that
+    /// stayed empty; returns when the next thing is due (registry clock), if anything is.
+    pub(crate) fn expire(&self) -> Option<u64> {
+        let services: Vec<Arc<Service>> = {
+            let map = self
+                .namespaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            map.values().flat_map(|s| s.values().cloned()).collect()
+        };
+        let Timings {
+            health_timeout,
+            expire_timeout,
+            subscriber_ttl,
+        } = self.timings;
+        let mut next: Option<u64> = None;
+        let mut due = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
+        let mut empty = Vec::new();
+        for service in services {
+            let now = self.now();
+            let mut state = service.lock();
+            if state.removed {
+                continue;
+            }
+            if let Some(at) = state.expire(now, health_timeout, expire_timeout) {
+                due(at);
+            }
+            let changed = state.settle(now, wall_ms());
+            let notify = changed && state.has_subscribers();
+            if !state.defined && state.len() == 0 {
+                let since = state.empty_since().unwrap_or(now);
+                let at = since
+                    .saturating_add(EMPTY_SERVICE_TTL)
+                    .max(state.subscribers_until(subscriber_ttl).unwrap_or(0));
+                if at <= now {
+                    empty.push(service.clone());
+                } else {
+                    due(at);
+                }
+            }
+            drop(state);
+            if notify {
+                (self.on_change)(&service);
+            }
+        }
+        for service in empty {
+            self.drop_if_empty(&service);
+        }
+        next
+    }
+
+    fn drop_if_empty(&self, service: &Arc<Service>) {
+        let mut map = self
+            .namespaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = service.lock();
+        let now = self.now();
+        let subscribed = state
+            .subscribers_until(self.timings.subscriber_ttl)
+            .is_some_and(|until| until > now);
+        if state.removed || state.defined || state.len() > 0 || subscribed {
+            return;
+        }
+        state.removed = true;
+        if let Some(services) = map.get_mut(&*service.namespace) {
+            services.remove(&*service.grouped);
+            if services.is_empty() {
+                map.remove(&*service.namespace);
+            }
+        }
+    }
+
+    /// Loads persisted services (at start, before serving).
+    pub(crate) fn load(&self, records: Vec<ServiceRecord>) {
+        for record in records {
+            self.change(&record.namespace, &record.service, true, |s, now| {
+                s.defined = record.defined;
+                s.protect_threshold = record.protect_threshold;
+                s.metadata = record.metadata;
+                for i in record.instances {
+                    s.register(
+                        Registration {
+                            cluster: i.cluster_name,
+                            ip: i.ip,
+                            port: i.port,
+                            weight: i.weight,
+                            healthy: i.healthy,
+                            enabled: i.enabled,
+                            ephemeral: false,
+                            metadata: i.metadata,
+                        },
+                        now,
+                    );
+                }
+                // What was just read needs no writing back.
+                s.persist_changed = false;
+            });
+        }
+    }
+
+    /// Every instance of every namespace as `(namespace, grouped service, instance)`, sorted:
+    /// a view for tests and diagnostics.
+    #[cfg(test)]
+    pub(crate) fn dump(&self) -> Vec<(String, String, Instance)> {
+        let map = self
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut all = Vec::new();
+        for (ns, services) in map.iter() {
+            for service in services.values() {
+                let state = service.lock();
+                for (c, ip, port, r) in state.records() {
+                    all.push((
+                        ns.to_string(),
+                        service.grouped.to_string(),
+                        service.instance(c, ip, port, r),
+                    ));
+                }
+            }
+        }
+        all.sort_by(|a, b| {
+            (&a.0, &a.1, &a.2.cluster_name, &a.2.ip, a.2.port).cmp(&(
+                &b.0,
+                &b.1,
+                &b.2.cluster_name,
+                &b.2.ip,
+                b.2.port,
+            ))
+        });
+        all
+    }
+}
+
+/// Wall-clock milliseconds since the epoch (`lastRefTime`).
+pub(crate) fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::service::ServiceState;
+
+    const NS: &str = "public";
+    const SVC: &str = "DEFAULT_GROUP@@svc";
+
+    fn registry(health: u64, expire: u64) -> (Registry, Arc<Mutex<Vec<String>>>) {
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let seen = changes.clone();
+        let timings = Timings {
+            health_timeout: health,
+            expire_timeout: expire,
+            subscriber_ttl: 60_000,
+        };
+        let registry = Registry::new(
+            timings,
+            Box::new(move |s: &Arc<Service>| seen.lock().unwrap().push(s.grouped.to_string())),
+        );
+        (registry, changes)
+    }
+
+    fn reg(cluster: &str, ip: &str, port: u16) -> Registration {
+        Registration {
+            cluster: cluster.into(),
+            ip: ip.into(),
+            port,
+            weight: 1.0,
+            healthy: true,
+            enabled: true,
+            ephemeral: true,
+            metadata: Metadata::new(),
+        }
+    }
+
+    fn all() -> ListQuery<'static> {
+        ListQuery {
+            clusters: "",
+            healthy_only: false,
+            cache_millis: 3000,
+        }
+    }
+
+    fn list(r: &Registry, query: ListQuery<'_>) -> nacos_naming::ServiceInfo {
+        serde_json::from_slice(&r.list(NS, SVC, query, None)).unwrap()
+    }
+
+    fn modification(weight: f64) -> Modification {
+        Modification {
+            weight,
+            enabled: true,
+            metadata: Metadata::new(),
+            healthy: None,
+        }
+    }
+
+    #[test]
+    fn registers_lists_and_deregisters() {
+        let (r, _) = registry(15_000, 30_000);
+        r.register(NS, SVC, reg("DEFAULT", "10.0.0.2", 80));
+        r.register(NS, SVC, reg("DEFAULT", "10.0.0.1", 80));
+        let info = list(&r, all());
+        assert_eq!(
+            (info.name.as_str(), info.group_name.as_str()),
+            ("svc", "DEFAULT_GROUP")
+        );
+        let ips: Vec<_> = info.hosts.iter().map(|h| h.ip.as_str()).collect();
+        assert_eq!(ips, ["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(
+            info.hosts[0].instance_id.as_deref(),
+            Some("10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@svc")
+        );
+        assert_eq!(info.hosts[0].service_name, SVC);
+        r.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80);
+        r.deregister(NS, SVC, "DEFAULT", "10.9.9.9", 80);
+        assert_eq!(list(&r, all()).hosts.len(), 1);
+        assert!(r.dump().iter().all(|(_, _, i)| i.ip == "10.0.0.2"));
+    }
+
+    #[test]
+    fn checksum_changes_exactly_when_the_instance_set_changes() {
+        let (r, _) = registry(15_000, 30_000);
+        let sum = |r: &Registry| {
+            let info = list(r, all());
+            (info.checksum, info.last_ref_time)
+        };
+        let empty = sum(&r);
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        let one = sum(&r);
+        assert_ne!(one.0, empty.0);
+        assert!(one.1 > empty.1 || empty.1 == 0);
+
+        // Things that change nothing: the same registration, a beat, a modify to the same
+        // values, removing an unknown instance.
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None);
+        r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, modification(1.0))
+            .unwrap();
+        r.deregister(NS, SVC, "DEFAULT", "9.9.9.9", 80);
+        assert_eq!(sum(&r), one);
+
+        // Each of these changes the set, so the checksum and lastRefTime move.
+        let mut seen = vec![one.clone()];
+        let mut step = |r: &Registry| {
+            let now = sum(r);
+            assert_ne!(now.0, seen.last().unwrap().0, "checksum did not move");
+            assert!(now.1 > seen.last().unwrap().1, "lastRefTime did not move");
+            seen.push(now);
+        };
+        r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, modification(2.0))
+            .unwrap();
+        step(&r);
+        let mut m = modification(2.0);
+        m.metadata.insert("k".into(), "v".into());
+        r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, m).unwrap();
+        step(&r);
+        let mut m = modification(2.0);
+        m.enabled = false;
+        r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, m).unwrap();
+        step(&r);
+        r.register(NS, SVC, reg("OTHER", "1.1.1.1", 80));
+        step(&r);
+        let mut unhealthy = reg("OTHER", "1.1.1.1", 80);
+        unhealthy.healthy = false;
+        r.register(NS, SVC, unhealthy);
+        step(&r);
+        r.deregister(NS, SVC, "OTHER", "1.1.1.1", 80);
+        step(&r);
+        // Back to the set of three steps ago: its checksum again.
+        assert_eq!(seen[seen.len() - 1].0, seen[seen.len() - 4].0);
+
+        // The same content gives the same checksum again.
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80);
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        assert_eq!(sum(&r).0, one.0);
+    }
+
+    #[test]
+    fn filters_by_cluster_health_and_enabled() {
+        let (r, _) = registry(15_000, 30_000);
+        r.register(NS, SVC, reg("A", "1.1.1.1", 80));
+        let mut sick = reg("B", "2.2.2.2", 80);
+        sick.healthy = false;
+        r.register(NS, SVC, sick);
+        let mut off = reg("A", "3.3.3.3", 80);
+        off.enabled = false;
+        r.register(NS, SVC, off);
+
+        let info = list(&r, all());
+        assert_eq!(info.hosts.len(), 2, "the disabled instance is left out");
+        assert!(!info.reach_protection_threshold);
+        let healthy = list(
+            &r,
+            ListQuery {
+                healthy_only: true,
+                ..all()
+            },
+        );
+        assert_eq!(healthy.hosts.len(), 1);
+        assert_eq!(healthy.hosts[0].ip, "1.1.1.1");
+        let b = list(
+            &r,
+            ListQuery {
+                clusters: "B",
+                ..all()
+            },
+        );
+        assert_eq!(b.clusters, "B");
+        assert_eq!(b.hosts.len(), 1);
+        assert_eq!(b.hosts[0].cluster_name, "B");
+        let both = list(
+            &r,
+            ListQuery {
+                clusters: "A, B,C",
+                ..all()
+            },
+        );
+        assert_eq!(both.hosts.len(), 2);
+    }
+
+    #[test]
+    fn protection_threshold_returns_everything_marked_healthy() {
+        let (r, _) = registry(15_000, 30_000);
+        let mut a = reg("DEFAULT", "1.1.1.1", 80);
+        a.healthy = false;
+        let mut b = reg("DEFAULT", "2.2.2.2", 80);
+        b.healthy = false;
+        r.register(NS, SVC, a);
+        r.register(NS, SVC, b);
+        // Threshold 0, all unhealthy: 0 <= 0, so all come back healthy (official and rnacos).
+        let info = list(
+            &r,
+            ListQuery {
+                healthy_only: true,
+                ..all()
+            },
+        );
+        assert!(info.reach_protection_threshold);
+        assert_eq!(info.hosts.len(), 2);
+        assert!(info.hosts.iter().all(|h| h.healthy));
+
+        r.register(NS, SVC, reg("DEFAULT", "3.3.3.3", 80));
+        let info = list(&r, all());
+        assert!(!info.reach_protection_threshold);
+        assert_eq!(info.hosts.iter().filter(|h| h.healthy).count(), 1);
+        r.update_service(NS, SVC, 0.5, Metadata::new()).unwrap();
+        let info = list(
+            &r,
+            ListQuery {
+                healthy_only: true,
+                ..all()
+            },
+        );
+        assert!(info.reach_protection_threshold);
+        assert_eq!(info.hosts.len(), 3);
+    }
+
+    #[test]
+    fn health_marks_unhealthy_then_removes() {
+        let (r, changes) = registry(0, 3_600_000);
+        r.list(NS, SVC, all(), Some("127.0.0.1:9".parse().unwrap()));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80));
+        let mut persistent = reg("DEFAULT", "3.3.3.3", 80);
+        persistent.ephemeral = false;
+        r.register(NS, SVC, persistent);
+        changes.lock().unwrap().clear();
+        let next = r.expire();
+        assert!(next.is_some());
+        assert_eq!(changes.lock().unwrap().len(), 1, "one change, pushed once");
+        let info = list(&r, all());
+        let sick: Vec<_> = info
+            .hosts
+            .iter()
+            .filter(|h| !h.healthy)
+            .map(|h| h.ip.as_str())
+            .collect();
+        assert_eq!(
+            sick,
+            ["1.1.1.1", "2.2.2.2"],
+            "persistent instances are not beat-checked"
+        );
+        // A beat heals at once.
+        assert_eq!(
+            r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0,
+            Beat::Accepted
+        );
+        assert!(list(&r, all()).hosts[0].healthy);
+
+        let (r, _) = registry(0, 0);
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.expire();
+        assert!(list(&r, all()).hosts.is_empty());
+    }
+
+    #[test]
+    fn expiry_deadlines_follow_the_beats() {
+        let mut s = ServiceState::default();
+        s.register(reg("DEFAULT", "1.1.1.1", 80), 1_000);
+        assert_eq!(s.expire(1_000, 100, 300), Some(1_100));
+        assert_eq!(s.expire(1_150, 100, 300), Some(1_300));
+        assert!(s.settle(1_150, 1));
+        assert_eq!(s.beat("DEFAULT", "1.1.1.1", 80, 1_200), Beat::Accepted);
+        assert!(s.settle(1_200, 2), "healing is a change");
+        assert_eq!(s.expire(1_250, 100, 300), Some(1_300));
+        assert_eq!(s.expire(1_500, 100, 300), None);
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn beats_for_unknown_instances_and_re_registration() {
+        let (r, _) = registry(15_000, 30_000);
+        assert_eq!(
+            r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0,
+            Beat::Unknown
+        );
+        let mut body = reg("DEFAULT", "1.1.1.1", 80);
+        body.weight = 3.0;
+        body.metadata.insert("from".into(), "beat".into());
+        assert_eq!(
+            r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, Some(body)).0,
+            Beat::Accepted
+        );
+        let i = r.instance(NS, SVC, "DEFAULT", "1.1.1.1", 80).unwrap();
+        assert_eq!(i.weight, 3.0);
+        assert_eq!(i.metadata["from"], "beat");
+        assert_eq!(
+            r.instance(NS, SVC, "DEFAULT", "1.1.1.2", 80),
+            Err(Refusal::InstanceNotFound)
+        );
+        assert_eq!(
+            r.instance(NS, "G@@none", "DEFAULT", "1.1.1.1", 80),
+            Err(Refusal::ServiceNotFound)
+        );
+    }
+
+    #[test]
+    fn subscribers_hear_changes_only_when_there_are_any() {
+        let (r, changes) = registry(15_000, 30_000);
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        assert!(changes.lock().unwrap().is_empty());
+        let addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        r.list(NS, "G@@later", all(), Some(addr));
+        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80));
+        assert_eq!(*changes.lock().unwrap(), ["G@@later"]);
+        let service = r.find(NS, "G@@later").unwrap();
+        assert_eq!(r.subscribers(&service), [(addr, "".into())]);
+    }
+
+    #[test]
+    fn service_definitions() {
+        let (r, _) = registry(15_000, 30_000);
+        let mut meta = Metadata::new();
+        meta.insert("owner".into(), "team".into());
+        assert!(r
+            .create_service(NS, "G@@s", 0.3, meta.clone())
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            r.create_service(NS, "G@@s", 0.3, meta.clone()),
+            Err(Refusal::ServiceExists)
+        );
+        let d = r.service_detail(NS, "G@@s").unwrap();
+        assert_eq!(
+            (d.group.as_str(), d.name.as_str(), d.protect_threshold),
+            ("G", "s", 0.3)
+        );
+        assert_eq!(d.metadata, meta);
+        assert_eq!(
+            r.update_service(NS, "G@@t", 0.1, Metadata::new()),
+            Err(Refusal::ServiceNotFound)
+        );
+        r.register(NS, "G@@s", reg("C1", "1.1.1.1", 80));
+        r.register(NS, "G@@b", reg("C1", "1.1.1.1", 80));
+        assert_eq!(r.service_detail(NS, "G@@s").unwrap().clusters, ["C1"]);
+        assert_eq!(r.service_names(NS, "G"), ["b", "s"]);
+        assert!(r.service_names("other", "G").is_empty());
+        assert_eq!(r.delete_service(NS, "G@@s"), Err(Refusal::ServiceNotEmpty));
+        r.deregister(NS, "G@@s", "C1", "1.1.1.1", 80);
+        let gone = r.delete_service(NS, "G@@s").unwrap().unwrap();
+        assert!(!gone.defined && gone.instances.is_empty());
+        assert_eq!(r.delete_service(NS, "G@@s"), Err(Refusal::ServiceNotFound));
+        assert_eq!(r.service_names(NS, "G"), ["b"]);
+        // An implicit service that has lost its instances is no longer visible.
+        r.deregister(NS, "G@@b", "C1", "1.1.1.1", 80);
+        assert!(r.service_names(NS, "G").is_empty());
+        assert_eq!(r.service_detail(NS, "G@@b"), Err(Refusal::ServiceNotFound));
+    }
+
+    #[test]
+    fn persistent_changes_yield_snapshots_that_load_back() {
+        let (r, _) = registry(15_000, 30_000);
+        assert!(r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).is_none());
+        let mut p = reg("DEFAULT", "2.2.2.2", 80);
+        p.ephemeral = false;
+        p.metadata.insert("k".into(), "v".into());
+        let first = r.register(NS, SVC, p.clone()).unwrap();
+        assert_eq!(first.instances.len(), 1);
+        assert!(
+            r.register(NS, SVC, p).is_none(),
+            "no change, nothing to write"
+        );
+        let second = r
+            .modify(NS, SVC, "DEFAULT", "2.2.2.2", 80, modification(5.0))
+            .unwrap()
+            .unwrap();
+        assert!(second.version > first.version);
+        let (loaded, _) = registry(15_000, 30_000);
+        loaded.load(vec![second]);
+        let i = loaded.instance(NS, SVC, "DEFAULT", "2.2.2.2", 80).unwrap();
+        assert_eq!(i.weight, 5.0);
+        assert!(!i.ephemeral);
+        let removed = r.deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80).unwrap();
+        assert!(removed.instances.is_empty());
+    }
+
+    #[test]
+    fn empty_implicit_services_go_after_a_while() {
+        let (r, _) = registry(15_000, 30_000);
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80);
+        let due = r.expire().unwrap();
+        assert!(due >= EMPTY_SERVICE_TTL);
+        assert!(r.find(NS, SVC).is_some());
+        // Pretend the time has passed.
+        let service = r.find(NS, SVC).unwrap();
+        service.lock().settle(0, 0);
+        r.drop_if_empty(&service);
+        assert!(r.find(NS, SVC).is_none());
+        assert!(service.lock().removed);
+        // A registration racing with the cleanup lands in a fresh service.
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        assert_eq!(list(&r, all()).hosts.len(), 1);
+    }
+}

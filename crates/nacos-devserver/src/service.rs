@@ -1,0 +1,526 @@
+//! One service: its definition, its instances by cluster, its push subscribers, and the list
+//! answers rendered from them.
+//!
+//! Everything here runs under the service's own lock, so a service never waits on another.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
+
+/// Instance or service metadata.
+pub(crate) type Metadata = BTreeMap<String, String>;
+
+/// Instances of one cluster, by `(ip, port)`; ordered so answers are stable.
+type Cluster = BTreeMap<(Box<str>, u16), Record>;
+
+/// How many differently filtered list answers a service keeps rendered.
+const MAX_RENDERS: usize = 8;
+/// Cluster filters longer than this are answered but not cached (they are not the common case).
+const MAX_CACHED_FILTER: usize = 256;
+/// Subscribers kept per service; a bound so a flood of list calls cannot grow memory for ever.
+const MAX_SUBSCRIBERS: usize = 4096;
+
+/// An instance as the registry keeps it; its key (cluster, ip, port) is held by the maps.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    pub(crate) weight: f64,
+    pub(crate) metadata: Metadata,
+    /// The last beat (or registration), in milliseconds on the registry's clock.
+    pub(crate) last_beat: u64,
+    pub(crate) healthy: bool,
+    pub(crate) enabled: bool,
+    pub(crate) ephemeral: bool,
+}
+
+impl Record {
+    /// Whether `other` says the same thing (the beat time aside).
+    fn same_content(&self, other: &Record) -> bool {
+        self.weight == other.weight
+            && self.healthy == other.healthy
+            && self.enabled == other.enabled
+            && self.ephemeral == other.ephemeral
+            && self.metadata == other.metadata
+    }
+}
+
+/// What a registration (or a beat that re-registers) says of an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Registration {
+    pub(crate) cluster: String,
+    pub(crate) ip: String,
+    pub(crate) port: u16,
+    pub(crate) weight: f64,
+    pub(crate) healthy: bool,
+    pub(crate) enabled: bool,
+    pub(crate) ephemeral: bool,
+    pub(crate) metadata: Metadata,
+}
+
+/// What a modify call replaces (official 2.x semantics: weight, enabled and metadata are
+/// replaced as a whole; health only when given).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Modification {
+    pub(crate) weight: f64,
+    pub(crate) enabled: bool,
+    pub(crate) metadata: Metadata,
+    pub(crate) healthy: Option<bool>,
+}
+
+/// The filters of a list query, and the cache time to announce.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListQuery<'a> {
+    /// Comma-separated cluster names; empty for all clusters.
+    pub(crate) clusters: &'a str,
+    pub(crate) healthy_only: bool,
+    pub(crate) cache_millis: u64,
+}
+
+/// A client that asked for UDP push when it listed the service.
+#[derive(Debug, Clone)]
+struct Subscriber {
+    addr: SocketAddr,
+    clusters: Box<str>,
+    last_seen: u64,
+}
+
+/// One service of one namespace.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) namespace: Box<str>,
+    /// `group@@name`.
+    pub(crate) grouped: Box<str>,
+    group_len: usize,
+    state: Mutex<ServiceState>,
+}
+
+impl Service {
+    /// An empty, implicitly created service; `grouped` must be `group@@name`.
+    pub(crate) fn new(namespace: &str, grouped: &str) -> Service {
+        let group_len = grouped.find(GROUP_SEPARATOR).unwrap_or(0);
+        let state = ServiceState {
+            last_ref_time: crate::registry::wall_ms(),
+            ..ServiceState::default()
+        };
+        Service {
+            namespace: namespace.into(),
+            grouped: grouped.into(),
+            group_len,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The group.
+    pub(crate) fn group(&self) -> &str {
+        &self.grouped[..self.group_len]
+    }
+
+    /// The name without its group.
+    pub(crate) fn name(&self) -> &str {
+        self.grouped[self.group_len..]
+            .strip_prefix(GROUP_SEPARATOR)
+            .unwrap_or(&self.grouped)
+    }
+
+    /// Locks the state. A panic elsewhere never leaves the state half-changed (every change is
+    /// made in one step), so a poisoned lock is simply taken over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ServiceState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The list answer for `query`, rendered once per change and filter and then shared.
+    pub(crate) fn render(&self, state: &mut ServiceState, query: ListQuery<'_>) -> Bytes {
+        let key = (
+            query.clusters.to_owned(),
+            query.healthy_only,
+            query.cache_millis,
+        );
+        if let Some((_, bytes)) = state.renders.iter().find(|(k, _)| *k == key) {
+            return bytes.clone();
+        }
+        let info = self.service_info(state, query);
+        // Serializing plain strings, numbers and maps cannot fail.
+        let bytes = Bytes::from(serde_json::to_vec(&info).unwrap_or_default());
+        if query.clusters.len() <= MAX_CACHED_FILTER {
+            if state.renders.len() >= MAX_RENDERS {
+                state.renders.remove(0);
+            }
+            state.renders.push((key, bytes.clone()));
+        }
+        bytes
+    }
+
+    /// The list answer as a value: enabled instances of the selected clusters, the protection
+    /// threshold applied as official 2.x does.
+    pub(crate) fn service_info(&self, state: &ServiceState, query: ListQuery<'_>) -> ServiceInfo {
+        let wanted: Vec<&str> = query
+            .clusters
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let selected: Vec<(&str, &(Box<str>, u16), &Record)> = state
+            .clusters
+            .iter()
+            .filter(|(name, _)| wanted.is_empty() || wanted.contains(&&***name))
+            .flat_map(|(name, cluster)| cluster.iter().map(move |(k, r)| (&**name, k, r)))
+            .filter(|(_, _, r)| r.enabled)
+            .collect();
+        let healthy = selected.iter().filter(|(_, _, r)| r.healthy).count();
+        // Official servers compare with `<=`: with the default threshold 0 a service whose
+        // instances are all unhealthy is answered with all of them, marked healthy.
+        let protect = !selected.is_empty()
+            && (healthy as f64 / selected.len() as f64) <= f64::from(state.protect_threshold);
+        let mut info = ServiceInfo::new(self.name(), self.group());
+        info.clusters = query.clusters.to_owned();
+        info.cache_millis = query.cache_millis;
+        info.last_ref_time = state.last_ref_time;
+        info.checksum = state.checksum_text();
+        info.reach_protection_threshold = protect;
+        info.hosts = selected
+            .into_iter()
+            .filter(|(_, _, r)| protect || !query.healthy_only || r.healthy)
+            .map(|(cluster, (ip, port), r)| {
+                let mut instance = self.instance(cluster, ip, *port, r);
+                instance.healthy |= protect;
+                instance
+            })
+            .collect();
+        info
+    }
+
+    /// The wire form of one record.
+    pub(crate) fn instance(&self, cluster: &str, ip: &str, port: u16, r: &Record) -> Instance {
+        Instance {
+            instance_id: Some(format!("{ip}#{port}#{cluster}#{}", self.grouped)),
+            ip: ip.to_owned(),
+            port,
+            weight: r.weight,
+            healthy: r.healthy,
+            enabled: r.enabled,
+            ephemeral: r.ephemeral,
+            cluster_name: cluster.to_owned(),
+            service_name: self.grouped.to_string(),
+            metadata: r.metadata.clone(),
+        }
+    }
+}
+
+/// What a beat found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Beat {
+    /// The instance is known; its beat time was refreshed (and its health restored).
+    Accepted,
+    /// No such instance.
+    Unknown,
+}
+
+/// The mutable part of a service, behind its lock.
+#[derive(Debug, Default)]
+pub(crate) struct ServiceState {
+    clusters: BTreeMap<Box<str>, Cluster>,
+    count: usize,
+    /// Below this share of healthy instances, lists return every instance (0..=1).
+    pub(crate) protect_threshold: f32,
+    /// Service metadata (service API only).
+    pub(crate) metadata: Metadata,
+    /// Created or updated through the service API: persisted, listed and kept while empty.
+    pub(crate) defined: bool,
+    /// Sum of the instances' content hashes: order-independent and updated in O(1) per change.
+    checksum: u128,
+    last_ref_time: i64,
+    renders: Vec<((String, bool, u64), Bytes)>,
+    subscribers: Vec<Subscriber>,
+    /// The instance set changed since the last `settle`.
+    changed: bool,
+    /// Something persistent (a persistent instance or the definition) changed.
+    pub(crate) persist_changed: bool,
+    /// When the service last became empty (registry clock), for the empty-service cleanup.
+    empty_since: Option<u64>,
+    /// Taken out of the registry; whoever holds an `Arc` to it must look the service up again.
+    pub(crate) removed: bool,
+}
+
+impl ServiceState {
+    /// Number of instances, disabled and unhealthy ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// When the instance set last changed (epoch ms); strictly increasing per service.
+    pub(crate) fn last_ref_time(&self) -> i64 {
+        self.last_ref_time
+    }
+
+    /// The checksum of the instance set, as answered.
+    pub(crate) fn checksum_text(&self) -> String {
+        format!("{:032x}", self.checksum)
+    }
+
+    /// Whether the service is visible: defined through the service API or holding instances.
+    pub(crate) fn visible(&self) -> bool {
+        self.defined || self.count > 0
+    }
+
+    /// Names of the clusters that hold instances.
+    pub(crate) fn cluster_names(&self) -> impl Iterator<Item = &str> {
+        self.clusters.keys().map(|k| &**k)
+    }
+
+    /// Every instance with its cluster, in order.
+    pub(crate) fn records(&self) -> impl Iterator<Item = (&str, &str, u16, &Record)> {
+        self.clusters.iter().flat_map(|(c, cluster)| {
+            cluster
+                .iter()
+                .map(move |((ip, port), r)| (&**c, &**ip, *port, r))
+        })
+    }
+
+    /// One instance.
+    pub(crate) fn record(&self, cluster: &str, ip: &str, port: u16) -> Option<&Record> {
+        self.clusters.get(cluster)?.get(&(Box::from(ip), port))
+    }
+
+    /// Adds or replaces an instance.
+    pub(crate) fn register(&mut self, reg: Registration, now: u64) {
+        let record = Record {
+            weight: reg.weight,
+            metadata: reg.metadata,
+            last_beat: now,
+            healthy: reg.healthy,
+            enabled: reg.enabled,
+            ephemeral: reg.ephemeral,
+        };
+        let key = (Box::<str>::from(reg.ip), reg.port);
+        let new_hash = record_hash(&reg.cluster, &key.0, key.1, &record);
+        let cluster = self
+            .clusters
+            .entry(reg.cluster.as_str().into())
+            .or_default();
+        let old = cluster.insert(key.clone(), record);
+        let persistent = !cluster[&key].ephemeral;
+        match old {
+            Some(old) if old.same_content(&cluster[&key]) => {}
+            Some(old) => {
+                self.checksum = self
+                    .checksum
+                    .wrapping_sub(record_hash(&reg.cluster, &key.0, key.1, &old))
+                    .wrapping_add(new_hash);
+                self.changed = true;
+                self.persist_changed |= persistent || !old.ephemeral;
+            }
+            None => {
+                self.checksum = self.checksum.wrapping_add(new_hash);
+                self.count += 1;
+                self.changed = true;
+                self.persist_changed |= persistent;
+            }
+        }
+    }
+
+    /// Removes an instance; whether it was there.
+    pub(crate) fn deregister(&mut self, cluster: &str, ip: &str, port: u16) -> bool {
+        let Some(instances) = self.clusters.get_mut(cluster) else {
+            return false;
+        };
+        let Some(old) = instances.remove(&(Box::from(ip), port)) else {
+            return false;
+        };
+        if instances.is_empty() {
+            self.clusters.remove(cluster);
+        }
+        self.checksum = self
+            .checksum
+            .wrapping_sub(record_hash(cluster, ip, port, &old));
+        self.count -= 1;
+        self.changed = true;
+        self.persist_changed |= !old.ephemeral;
+        true
+    }
+
+    /// Replaces what a modify call names; whether the instance exists.
+    pub(crate) fn modify(&mut self, cluster: &str, ip: &str, port: u16, m: Modification) -> bool {
+        let Some(r) = self
+            .clusters
+            .get_mut(cluster)
+            .and_then(|c| c.get_mut(&(Box::from(ip), port)))
+        else {
+            return false;
+        };
+        let old_hash = record_hash(cluster, ip, port, r);
+        let before = r.clone();
+        r.weight = m.weight;
+        r.enabled = m.enabled;
+        r.metadata = m.metadata;
+        if let Some(healthy) = m.healthy {
+            r.healthy = healthy;
+        }
+        if !before.same_content(r) {
+            let new_hash = record_hash(cluster, ip, port, r);
+            self.checksum = self.checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
+            self.changed = true;
+            self.persist_changed |= !r.ephemeral;
+        }
+        true
+    }
+
+    /// Refreshes an ephemeral instance's beat time and heals it at once.
+    pub(crate) fn beat(&mut self, cluster: &str, ip: &str, port: u16, now: u64) -> Beat {
+        let Some(r) = self
+            .clusters
+            .get_mut(cluster)
+            .and_then(|c| c.get_mut(&(Box::from(ip), port)))
+        else {
+            return Beat::Unknown;
+        };
+        // Persistent instances are not kept alive by beats (official servers probe them).
+        if r.ephemeral {
+            r.last_beat = now;
+            if !r.healthy {
+                let old_hash = record_hash(cluster, ip, port, r);
+                r.healthy = true;
+                let new_hash = record_hash(cluster, ip, port, r);
+                self.checksum = self.checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
+                self.changed = true;
+            }
+        }
+        Beat::Accepted
+    }
+
+    /// Marks ephemeral instances unhealthy after `health` ms without a beat and removes them
+    /// after `expire` ms; returns the next instant (registry clock) something is due.
+    pub(crate) fn expire(&mut self, now: u64, health: u64, expire: u64) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        let ServiceState {
+            clusters,
+            count,
+            checksum,
+            changed,
+            ..
+        } = self;
+        for (cluster_name, cluster) in clusters.iter_mut() {
+            cluster.retain(|(ip, port), r| {
+                if !r.ephemeral {
+                    return true;
+                }
+                let age = now.saturating_sub(r.last_beat);
+                if age >= expire {
+                    *checksum = checksum.wrapping_sub(record_hash(cluster_name, ip, *port, r));
+                    *count -= 1;
+                    *changed = true;
+                    return false;
+                }
+                if r.healthy && age >= health {
+                    let old_hash = record_hash(cluster_name, ip, *port, r);
+                    r.healthy = false;
+                    let new_hash = record_hash(cluster_name, ip, *port, r);
+                    *checksum = checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
+                    *changed = true;
+                }
+                let due = if r.healthy {
+                    r.last_beat.saturating_add(health.min(expire))
+                } else {
+                    r.last_beat.saturating_add(expire)
+                };
+                next = Some(next.map_or(due, |n| n.min(due)));
+                true
+            });
+        }
+        clusters.retain(|_, c| !c.is_empty());
+        next
+    }
+
+    /// Records a subscriber (or refreshes it), forgetting those not seen for `ttl` ms.
+    pub(crate) fn subscribe(&mut self, addr: SocketAddr, clusters: &str, now: u64, ttl: u64) {
+        self.subscribers
+            .retain(|s| now.saturating_sub(s.last_seen) < ttl);
+        if let Some(s) = self
+            .subscribers
+            .iter_mut()
+            .find(|s| s.addr == addr && &*s.clusters == clusters)
+        {
+            s.last_seen = now;
+        } else if self.subscribers.len() < MAX_SUBSCRIBERS {
+            self.subscribers.push(Subscriber {
+                addr,
+                clusters: clusters.into(),
+                last_seen: now,
+            });
+        }
+    }
+
+    /// The subscribers seen within `ttl` ms, with their cluster filters; forgets the others.
+    pub(crate) fn subscribers(&mut self, now: u64, ttl: u64) -> Vec<(SocketAddr, Box<str>)> {
+        self.subscribers
+            .retain(|s| now.saturating_sub(s.last_seen) < ttl);
+        self.subscribers
+            .iter()
+            .map(|s| (s.addr, s.clusters.clone()))
+            .collect()
+    }
+
+    /// Whether anyone listens for pushes of this service.
+    pub(crate) fn has_subscribers(&self) -> bool {
+        !self.subscribers.is_empty()
+    }
+
+    /// When the subscriber seen last will be forgotten (registry clock), if any.
+    pub(crate) fn subscribers_until(&self, ttl: u64) -> Option<u64> {
+        self.subscribers
+            .iter()
+            .map(|s| s.last_seen.saturating_add(ttl))
+            .max()
+    }
+
+    /// Ends a round of changes: if the instance set changed, the cached answers go and
+    /// `lastRefTime` moves on; returns whether it changed.
+    pub(crate) fn settle(&mut self, now: u64, wall_ms: i64) -> bool {
+        if self.count == 0 {
+            self.empty_since.get_or_insert(now);
+        } else {
+            self.empty_since = None;
+        }
+        if !std::mem::take(&mut self.changed) {
+            return false;
+        }
+        self.renders.clear();
+        self.last_ref_time = wall_ms.max(self.last_ref_time.saturating_add(1));
+        true
+    }
+
+    /// A change to the definition (not the instance set): cached answers stay valid except
+    /// for the threshold, which changes what lists show.
+    pub(crate) fn definition_changed(&mut self) {
+        self.renders.clear();
+        self.persist_changed = true;
+    }
+
+    /// Since when the service is empty (registry clock).
+    pub(crate) fn empty_since(&self) -> Option<u64> {
+        self.empty_since
+    }
+}
+
+/// A 128-bit hash of one instance's whole content; fixed keys, so the same content gives the
+/// same checksum in every run.
+fn record_hash(cluster: &str, ip: &str, port: u16, r: &Record) -> u128 {
+    let mut halves = [0u64; 2];
+    for (seed, half) in (0u8..).zip(halves.iter_mut()) {
+        let mut h = DefaultHasher::new();
+        seed.hash(&mut h);
+        cluster.hash(&mut h);
+        ip.hash(&mut h);
+        port.hash(&mut h);
+        // `+ 0.0` folds -0.0 into 0.0: the same weight, the same hash.
+        (r.weight + 0.0).to_bits().hash(&mut h);
+        r.healthy.hash(&mut h);
+        r.enabled.hash(&mut h);
+        r.ephemeral.hash(&mut h);
+        r.metadata.hash(&mut h);
+        *half = h.finish();
+    }
+    (u128::from(halves[0]) << 64) | u128::from(halves[1])
+}
