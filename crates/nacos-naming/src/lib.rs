@@ -1,18 +1,136 @@
-//! A blocking Nacos V1 service-discovery client.
+//! A blocking Nacos V1 service-discovery client: register, deregister, modify, list and get
+//! service instances and send heartbeats, over plain HTTP(S) with no async runtime.
 //!
-//! (Crate documentation is written with the client; see the README.)
+//! ```no_run
+//! use nacos_naming::{BeatInfo, Instance, NamingClient, ServiceInfo};
+//!
+//! let client = NamingClient::builder()
+//!     .server_addresses("10.0.0.1:8848,10.0.0.2:8848")
+//!     .namespace("production")
+//!     .username("nacos")
+//!     .password("secret")
+//!     .timeout(std::time::Duration::from_secs(3))
+//!     .build()?;
+//!
+//! client
+//!     .add_naming_instance("user-service", "192.168.1.100", 8080)
+//!     .cluster_name("production")
+//!     .weight(1.5)
+//!     .metadata([("version", "1.0.0")])
+//!     .group_name("microservices")
+//!     .send()?;
+//!
+//! let service: ServiceInfo = client
+//!     .list_naming_instance("user-service")
+//!     .clusters(["production"])
+//!     .healthy_only(true)
+//!     .group_name("microservices")
+//!     .send()?;
+//! for instance in &service.hosts {
+//!     println!("{}:{} healthy={}", instance.ip, instance.port, instance.healthy);
+//! }
+//!
+//! let instance: Instance = client
+//!     .get_naming_instance("user-service", "192.168.1.100", 8080)
+//!     .cluster_name("production")
+//!     .group_name("microservices")
+//!     .send()?;
+//! client
+//!     .modify_naming_instance("user-service", "192.168.1.100", 8080)
+//!     .cluster_name("production")
+//!     .group_name("microservices")
+//!     .weight(instance.weight * 2.0)
+//!     .send()?;
+//!
+//! let beat: BeatInfo = client
+//!     .send_heartbeat("user-service", "192.168.1.100", 8080)
+//!     .cluster_name("production")
+//!     .group_name("microservices")
+//!     .send()?;
+//! println!("next beat in {} ms", beat.client_beat_interval);
+//!
+//! client
+//!     .remove_naming_instance("user-service", "192.168.1.100", 8080)
+//!     .cluster_name("production")
+//!     .group_name("microservices")
+//!     .send()?;
+//! # Ok::<(), nacos_naming::Error>(())
+//! ```
+//!
+//! # The calls
+//!
+//! Each method of [`NamingClient`] is named after the Python client's (`add_naming_instance`,
+//! `remove_naming_instance`, `modify_naming_instance`, `list_naming_instance`,
+//! `get_naming_instance`, `send_heartbeat`) and returns a builder: the required arguments are
+//! positional, the optional ones are setters named after its keyword arguments, and `send()`
+//! performs the call. An invalid argument never panics: the builder keeps the first error and
+//! `send()` returns it as [`Error::InvalidParam`] before anything is sent.
+//!
+//! # Threads and cloning
+//!
+//! [`NamingClient`] is `Send + Sync` and cheap to clone: clones share one keep-alive connection
+//! pool, one memory of which server answered last and one login. Build one client and clone it
+//! into every thread that needs it. Calls block the calling thread for at most the connect
+//! timeout plus the timeout, per server tried.
+//!
+//! # Servers and failover
+//!
+//! A call starts at the server that answered last (at first a random one) and moves on to the
+//! next on connect errors, timeouts and 500/502/503/504 answers, trying each server once; with
+//! a single server it tries three times. Any other answer (400, 403, 404…) is returned at once
+//! as [`Error::Server`] with the server's own text. When every server fails, a 5xx is returned
+//! as [`Error::Server`] with its text, and connect errors and timeouts as [`Error::Request`]
+//! with each server's cause.
+//!
+//! # Authentication and TLS
+//!
+//! With a username and password the client logs in when built, sends the `accessToken` with
+//! every call, renews it when a tenth of its lifetime is left and logs in again once when a
+//! server refuses it. With an access key and secret key every call is signed (AK/SK). `https`
+//! servers are verified against the system's certificate authorities plus an optional
+//! [`ca_file`](NamingClientBuilder::ca_file); verification cannot be turned off. Passwords,
+//! secret keys and tokens are never logged or shown by `Debug`.
+//!
+//! # Differences from the Python client
+//!
+//! What goes on the wire is what the Python client sends, except for its known defects: an
+//! instance registered without a cluster goes to `DEFAULT` (not to a cluster named `None`),
+//! `get_naming_instance` sends the group, a heartbeat's service name carries its group, `list`
+//! always sends `healthyOnly`, `enabled` is sent beside `enable`, the login's password goes
+//! in a form body rather than the URL, and certificates are verified.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod auth;
 mod beat_info;
+mod client;
+mod client_builder;
+mod deregister;
 mod error;
+mod get;
+mod heartbeat_request;
 mod instance;
 mod lenient;
+mod list;
+mod modify;
+mod params;
+mod register;
+mod server_list;
 mod service_info;
+mod signature;
+mod transport;
 mod validate;
 
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
+pub use client::NamingClient;
+pub use client_builder::NamingClientBuilder;
+pub use deregister::DeregisterInstance;
 pub use error::{Attempt, Error, RequestFailure};
+pub use get::GetInstance;
+pub use heartbeat_request::SendHeartbeat;
 pub use instance::{Instance, DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE};
+pub use list::ListInstances;
+pub use modify::ModifyInstance;
+pub use register::RegisterInstance;
 pub use service_info::{grouped_name, ServiceInfo, GROUP_SEPARATOR};

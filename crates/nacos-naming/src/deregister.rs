@@ -1,0 +1,180 @@
+//! `remove_naming_instance`: deregistering an instance.
+
+use crate::client::{ClientInner, NamingClient};
+use crate::error::Error;
+use crate::params::{check_instance, FirstError, InstanceKey};
+use crate::register::{expect_ok, INSTANCE_PATH};
+use crate::transport::{Call, Method};
+use crate::validate;
+
+impl ClientInner {
+    /// `DELETE /nacos/v1/ns/instance`. `ephemeral` tells the server which store holds it.
+    pub(crate) fn deregister(&self, instance: &InstanceKey, ephemeral: bool) -> Result<(), Error> {
+        let call = deregistration(instance, ephemeral);
+        self.transport()
+            .execute(&call)
+            .map(|body| expect_ok(&call, &body))
+    }
+}
+
+fn deregistration(instance: &InstanceKey, ephemeral: bool) -> Call {
+    instance
+        .write(Call::new(Method::Delete, INSTANCE_PATH))
+        .param("ephemeral", ephemeral.to_string())
+}
+
+/// The builder of [`NamingClient::remove_naming_instance`]; [`send`](Self::send) deregisters.
+#[must_use = "nothing is sent until send() is called"]
+#[derive(Debug)]
+pub struct DeregisterInstance<'a> {
+    client: &'a NamingClient,
+    instance: InstanceKey,
+    ephemeral: bool,
+    errors: FirstError,
+}
+
+impl<'a> DeregisterInstance<'a> {
+    pub(crate) fn new(client: &'a NamingClient, instance: InstanceKey) -> DeregisterInstance<'a> {
+        let mut errors = FirstError::default();
+        check_instance(&mut errors, &instance);
+        DeregisterInstance {
+            client,
+            instance,
+            ephemeral: true,
+            errors,
+        }
+    }
+
+    /// The cluster the instance was registered in.
+    ///
+    /// Defaults to `DEFAULT`.
+    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+        let cluster_name = cluster_name.into();
+        self.errors.check(validate::cluster_name(&cluster_name));
+        self.instance.cluster_name = cluster_name;
+        self
+    }
+
+    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
+    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
+        match cluster_name {
+            Some(c) => self.cluster_name(c),
+            None => self,
+        }
+    }
+
+    /// The group of the service.
+    ///
+    /// Defaults to `DEFAULT_GROUP`.
+    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
+        let group_name = group_name.into();
+        self.errors.check(validate::group_name(&group_name));
+        self.instance.service.group_name = group_name;
+        self
+    }
+
+    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
+    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
+        match group_name {
+            Some(g) => self.group_name(g),
+            None => self,
+        }
+    }
+
+    /// The namespace the instance is in, for this call only.
+    ///
+    /// Defaults to the client's namespace.
+    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
+        let namespace_id = namespace_id.into();
+        self.errors.check(validate::namespace_id(&namespace_id));
+        self.instance.service.namespace_id = Some(namespace_id);
+        self
+    }
+
+    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
+    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
+        match namespace_id {
+            Some(n) => self.namespace_id(n),
+            None => self,
+        }
+    }
+
+    /// Whether the instance was registered as ephemeral; a persistent one needs `false`.
+    ///
+    /// Defaults to `true`.
+    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
+        self.ephemeral = ephemeral;
+        self
+    }
+
+    /// Deregisters the instance. Servers answer success for an unknown instance too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
+    /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers.
+    pub fn send(self) -> Result<(), Error> {
+        self.errors.into_result()?;
+        self.client.inner.deregister(&self.instance, self.ephemeral)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ServiceKey;
+
+    #[test]
+    fn refuses_bad_arguments_before_sending() {
+        let c = NamingClient::new("127.0.0.1:1").unwrap();
+        let r = c
+            .remove_naming_instance("s", "h", 1)
+            .group_name("a@@b")
+            .cluster_name("x y")
+            .send();
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParam {
+                    param: "group_name",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let r = c.remove_naming_instance("", "h", 1).send();
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParam {
+                    param: "service_name",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn writes_every_parameter() {
+        let mut key = InstanceKey::new(
+            ServiceKey::new(Some("ns".into()), "svc".into()),
+            "h".into(),
+            1,
+        );
+        key.cluster_name = "c1".into();
+        let call = deregistration(&key, false);
+        assert_eq!(call.method(), Method::Delete);
+        for (k, v) in [
+            ("serviceName", "svc"),
+            ("groupName", "DEFAULT_GROUP"),
+            ("namespaceId", "ns"),
+            ("ip", "h"),
+            ("port", "1"),
+            ("clusterName", "c1"),
+            ("ephemeral", "false"),
+        ] {
+            assert_eq!(call.get(k), Some(v), "{k}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `get_naming_instance`: reading one instance.
+
+use crate::client::{ClientInner, NamingClient};
+use crate::error::Error;
+use crate::instance::Instance;
+use crate::params::{check_instance, FirstError, InstanceKey};
+use crate::register::INSTANCE_PATH;
+use crate::transport::{Call, Method};
+use crate::validate;
+
+impl ClientInner {
+    /// `GET /nacos/v1/ns/instance`, with the group (which the Python client forgets) and the
+    /// cluster.
+    pub(crate) fn get(&self, instance: &InstanceKey) -> Result<Instance, Error> {
+        let call = instance.write(Call::new(Method::Get, INSTANCE_PATH));
+        let body = self.transport().execute(&call)?;
+        decode_instance(&body)
+    }
+}
+
+fn decode_instance(body: &str) -> Result<Instance, Error> {
+    serde_json::from_str(body).map_err(|source| Error::Decode {
+        what: "instance",
+        source,
+    })
+}
+
+/// The builder of [`NamingClient::get_naming_instance`]; [`send`](Self::send) reads the
+/// instance.
+#[must_use = "nothing is sent until send() is called"]
+#[derive(Debug)]
+pub struct GetInstance<'a> {
+    client: &'a NamingClient,
+    instance: InstanceKey,
+    errors: FirstError,
+}
+
+impl<'a> GetInstance<'a> {
+    pub(crate) fn new(client: &'a NamingClient, instance: InstanceKey) -> GetInstance<'a> {
+        let mut errors = FirstError::default();
+        check_instance(&mut errors, &instance);
+        GetInstance {
+            client,
+            instance,
+            errors,
+        }
+    }
+
+    /// The cluster the instance is in.
+    ///
+    /// Defaults to `DEFAULT`.
+    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+        let cluster_name = cluster_name.into();
+        self.errors.check(validate::cluster_name(&cluster_name));
+        self.instance.cluster_name = cluster_name;
+        self
+    }
+
+    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
+    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
+        match cluster_name {
+            Some(c) => self.cluster_name(c),
+            None => self,
+        }
+    }
+
+    /// The group of the service.
+    ///
+    /// Defaults to `DEFAULT_GROUP`.
+    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
+        let group_name = group_name.into();
+        self.errors.check(validate::group_name(&group_name));
+        self.instance.service.group_name = group_name;
+        self
+    }
+
+    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
+    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
+        match group_name {
+            Some(g) => self.group_name(g),
+            None => self,
+        }
+    }
+
+    /// The namespace the instance is in, for this call only.
+    ///
+    /// Defaults to the client's namespace.
+    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
+        let namespace_id = namespace_id.into();
+        self.errors.check(validate::namespace_id(&namespace_id));
+        self.instance.service.namespace_id = Some(namespace_id);
+        self
+    }
+
+    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
+    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
+        match namespace_id {
+            Some(n) => self.namespace_id(n),
+            None => self,
+        }
+    }
+
+    /// Reads the instance.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
+    /// [`Error::Server`] when a server refuses (an unknown instance: 404 on official servers,
+    /// 500 with a reason on others); [`Error::Request`] when no server answers;
+    /// [`Error::Decode`] when the answer is not an instance.
+    pub fn send(self) -> Result<Instance, Error> {
+        self.errors.into_result()?;
+        self.client.inner.get(&self.instance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_an_instance_or_says_why_not() {
+        let i = decode_instance(
+            r#"{"ip":"10.0.0.1","port":8080,"weight":2.0,"healthy":false,"enabled":true,
+                "ephemeral":true,"clusterName":"c1","serviceName":"G@@svc","metadata":{"k":"v"}}"#,
+        )
+        .unwrap();
+        assert_eq!((i.ip.as_str(), i.port, i.weight), ("10.0.0.1", 8080, 2.0));
+        assert!(!i.healthy);
+        assert_eq!(i.metadata["k"], "v");
+        for bad in ["", "ok", "{}", r#"{"ip":"h","port":70000}"#] {
+            assert!(
+                matches!(
+                    decode_instance(bad),
+                    Err(Error::Decode {
+                        what: "instance",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_arguments_before_sending() {
+        let c = NamingClient::new("127.0.0.1:1").unwrap();
+        let r = c.get_naming_instance("s", "not an ip", 1).send();
+        assert!(
+            matches!(r, Err(Error::InvalidParam { param: "ip", .. })),
+            "{r:?}"
+        );
+        let r = c.get_naming_instance("s", "h", 1).cluster_name("").send();
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParam {
+                    param: "cluster_name",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! `send_heartbeat`: one beat for an ephemeral instance.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::beat_info::BeatInfo;
+use crate::client::{ClientInner, NamingClient};
+use crate::error::Error;
+use crate::params::{check_instance, collect_metadata, FirstError, InstanceKey};
+use crate::register::Registration;
+use crate::transport::{Call, Method};
+use crate::validate;
+
+const BEAT_PATH: &str = "/nacos/v1/ns/instance/beat";
+
+/// One beat. A full beat carries the instance (weight, metadata), from which a server that
+/// lost it can register it again; a light one (`light`, when the server allows it) names only
+/// ip, port and cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BeatRequest {
+    pub(crate) instance: InstanceKey,
+    pub(crate) weight: f64,
+    pub(crate) ephemeral: bool,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) light: bool,
+}
+
+impl BeatRequest {
+    pub(crate) fn new(instance: InstanceKey) -> BeatRequest {
+        BeatRequest {
+            instance,
+            weight: 1.0,
+            ephemeral: true,
+            metadata: BTreeMap::new(),
+            light: false,
+        }
+    }
+
+    /// The full beat of a registered instance.
+    #[allow(dead_code)] // For the heartbeat scheduler, which beats what was registered.
+    pub(crate) fn for_registration(r: &Registration) -> BeatRequest {
+        BeatRequest {
+            instance: r.instance.clone(),
+            weight: r.weight,
+            ephemeral: r.ephemeral,
+            metadata: r.metadata.clone(),
+            light: false,
+        }
+    }
+
+    /// `serviceName` goes grouped (`group@@svc`) both outside and inside the beat: with a plain
+    /// name, Nacos 2.x refreshes the DEFAULT_GROUP service instead and the instance flaps.
+    fn call(&self) -> Call {
+        let service = &self.instance.service;
+        let grouped = service.grouped_name();
+        let mut call = Call::new(Method::Put, BEAT_PATH)
+            .param("serviceName", &grouped)
+            .param("groupName", &service.group_name);
+        if let Some(ns) = &service.namespace_id {
+            call = call.param("namespaceId", ns);
+        }
+        if self.light {
+            return call
+                .param("ip", &self.instance.ip)
+                .param("port", self.instance.port.to_string())
+                .param("clusterName", &self.instance.cluster_name);
+        }
+        let body = BeatBody {
+            service_name: &grouped,
+            ip: &self.instance.ip,
+            port: self.instance.port,
+            weight: self.weight,
+            ephemeral: self.ephemeral,
+            cluster: &self.instance.cluster_name,
+            metadata: &self.metadata,
+        };
+        // Strings, numbers and a map of strings always serialize; the fallback only keeps this
+        // free of panics.
+        call.param("beat", serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+/// The `beat` parameter: the instance, as the servers' beat info reads it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BeatBody<'a> {
+    service_name: &'a str,
+    ip: &'a str,
+    port: u16,
+    weight: f64,
+    ephemeral: bool,
+    cluster: &'a str,
+    metadata: &'a BTreeMap<String, String>,
+}
+
+impl ClientInner {
+    /// `PUT /nacos/v1/ns/instance/beat`.
+    pub(crate) fn beat(&self, beat: &BeatRequest) -> Result<BeatInfo, Error> {
+        let body = self.transport().execute(&beat.call())?;
+        decode_beat_info(&body)
+    }
+}
+
+fn decode_beat_info(body: &str) -> Result<BeatInfo, Error> {
+    serde_json::from_str(body).map_err(|source| Error::Decode {
+        what: "beat answer",
+        source,
+    })
+}
+
+/// The builder of [`NamingClient::send_heartbeat`]; [`send`](Self::send) sends one beat.
+#[must_use = "nothing is sent until send() is called"]
+#[derive(Debug)]
+pub struct SendHeartbeat<'a> {
+    client: &'a NamingClient,
+    beat: BeatRequest,
+    errors: FirstError,
+}
+
+impl<'a> SendHeartbeat<'a> {
+    pub(crate) fn new(client: &'a NamingClient, instance: InstanceKey) -> SendHeartbeat<'a> {
+        let mut errors = FirstError::default();
+        check_instance(&mut errors, &instance);
+        SendHeartbeat {
+            client,
+            beat: BeatRequest::new(instance),
+            errors,
+        }
+    }
+
+    /// The cluster the instance is in.
+    ///
+    /// Defaults to `DEFAULT`.
+    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+        let cluster_name = cluster_name.into();
+        self.errors.check(validate::cluster_name(&cluster_name));
+        self.beat.instance.cluster_name = cluster_name;
+        self
+    }
+
+    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
+    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
+        match cluster_name {
+            Some(c) => self.cluster_name(c),
+            None => self,
+        }
+    }
+
+    /// The group of the service.
+    ///
+    /// Defaults to `DEFAULT_GROUP`.
+    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
+        let group_name = group_name.into();
+        self.errors.check(validate::group_name(&group_name));
+        self.beat.instance.service.group_name = group_name;
+        self
+    }
+
+    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
+    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
+        match group_name {
+            Some(g) => self.group_name(g),
+            None => self,
+        }
+    }
+
+    /// The namespace the instance is in, for this call only.
+    ///
+    /// Defaults to the client's namespace.
+    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
+        let namespace_id = namespace_id.into();
+        self.errors.check(validate::namespace_id(&namespace_id));
+        self.beat.instance.service.namespace_id = Some(namespace_id);
+        self
+    }
+
+    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
+    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
+        match namespace_id {
+            Some(n) => self.namespace_id(n),
+            None => self,
+        }
+    }
+
+    /// The weight the beat carries (used when the server registers the instance from it).
+    ///
+    /// Defaults to 1.0.
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.errors.check(validate::weight(weight));
+        self.beat.weight = weight;
+        self
+    }
+
+    /// The metadata the beat carries: any pairs of strings (an array of tuples, a `HashMap`…).
+    ///
+    /// Defaults to none.
+    pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        if let Some(m) = self.errors.take(collect_metadata(metadata)) {
+            self.beat.metadata = m;
+        }
+        self
+    }
+
+    /// Whether the instance is ephemeral (only ephemeral instances live by beats).
+    ///
+    /// Defaults to `true`.
+    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
+        self.beat.ephemeral = ephemeral;
+        self
+    }
+
+    /// Sends the beat. The answer says when to beat next ([`BeatInfo::client_beat_interval`])
+    /// and whether the server still knows the instance ([`BeatInfo::instance_not_found`]: then
+    /// register it again).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
+    /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers;
+    /// [`Error::Decode`] when the answer cannot be understood.
+    pub fn send(self) -> Result<BeatInfo, Error> {
+        self.errors.into_result()?;
+        self.client.inner.beat(&self.beat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ServiceKey;
+
+    fn beat() -> BeatRequest {
+        let mut service = ServiceKey::new(Some("ns".into()), "svc".into());
+        service.group_name = "G1".into();
+        let mut key = InstanceKey::new(service, "10.0.0.1".into(), 8080);
+        key.cluster_name = "c1".into();
+        let mut b = BeatRequest::new(key);
+        b.weight = 1.5;
+        b.metadata.insert("k".into(), "v".into());
+        b
+    }
+
+    #[test]
+    fn groups_the_service_name_inside_and_out() {
+        let call = beat().call();
+        assert_eq!(call.method(), Method::Put);
+        assert_eq!(call.get("serviceName"), Some("G1@@svc"));
+        assert_eq!(call.get("groupName"), Some("G1"));
+        assert_eq!(call.get("namespaceId"), Some("ns"));
+        let body: serde_json::Value = serde_json::from_str(call.get("beat").unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"serviceName":"G1@@svc","ip":"10.0.0.1","port":8080,
+                "weight":1.5,"ephemeral":true,"cluster":"c1","metadata":{"k":"v"}})
+        );
+        assert_eq!(call.get("ip"), None);
+    }
+
+    #[test]
+    fn a_light_beat_names_only_the_instance() {
+        let mut b = beat();
+        b.light = true;
+        let call = b.call();
+        assert_eq!(call.get("beat"), None);
+        assert_eq!(call.get("ip"), Some("10.0.0.1"));
+        assert_eq!(call.get("port"), Some("8080"));
+        assert_eq!(call.get("clusterName"), Some("c1"));
+    }
+
+    #[test]
+    fn decodes_beat_answers() {
+        let b =
+            decode_beat_info(r#"{"clientBeatInterval":5000,"code":10200,"lightBeatEnabled":true}"#)
+                .unwrap();
+        assert_eq!(b.client_beat_interval, 5000);
+        assert!(matches!(
+            decode_beat_info("ok"),
+            Err(Error::Decode {
+                what: "beat answer",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_arguments_before_sending() {
+        let c = NamingClient::new("127.0.0.1:1").unwrap();
+        let r = c.send_heartbeat("s", "h", 1).weight(f64::INFINITY).send();
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParam {
+                    param: "weight",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! `add_naming_instance`: registering an instance.
+
+use std::collections::BTreeMap;
+
+use crate::client::{ClientInner, NamingClient};
+use crate::error::Error;
+use crate::params::{
+    check_instance, collect_metadata, metadata_param, weight_param, FirstError, InstanceKey,
+};
+use crate::transport::{Call, Method};
+use crate::validate;
+
+pub(crate) const INSTANCE_PATH: &str = "/nacos/v1/ns/instance";
+
+/// Everything a registration says about an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Registration {
+    pub(crate) instance: InstanceKey,
+    pub(crate) weight: f64,
+    pub(crate) enabled: bool,
+    pub(crate) healthy: bool,
+    pub(crate) ephemeral: bool,
+    pub(crate) metadata: BTreeMap<String, String>,
+}
+
+impl Registration {
+    /// The defaults of the seed: weight 1, enabled, healthy, ephemeral, no metadata.
+    pub(crate) fn new(instance: InstanceKey) -> Registration {
+        Registration {
+            instance,
+            weight: 1.0,
+            enabled: true,
+            healthy: true,
+            ephemeral: true,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// The parameters a registration and an update share. `enabled` goes twice: official
+    /// servers read `enabled` and fall back to `enable` (what released clients send), rnacos
+    /// reads only `enabled`.
+    pub(crate) fn write(&self, call: Call) -> Call {
+        self.instance
+            .write(call)
+            .param("weight", weight_param(self.weight))
+            .param("enable", self.enabled.to_string())
+            .param("enabled", self.enabled.to_string())
+            .param("ephemeral", self.ephemeral.to_string())
+            .param("metadata", metadata_param(&self.metadata))
+    }
+}
+
+impl ClientInner {
+    /// `POST /nacos/v1/ns/instance`.
+    pub(crate) fn register(&self, r: &Registration) -> Result<(), Error> {
+        let call = r
+            .write(Call::new(Method::Post, INSTANCE_PATH))
+            .param("healthy", r.healthy.to_string());
+        self.transport()
+            .execute(&call)
+            .map(|body| expect_ok(&call, &body))
+    }
+}
+
+/// Write calls answer `ok`. Any 2xx means the server applied the write, so another body is
+/// only logged: failing would make callers retry a write that took effect.
+pub(crate) fn expect_ok(call: &Call, body: &str) {
+    if body.trim() != "ok" {
+        log::debug!(
+            "{:?} {} answered {:?} instead of \"ok\"",
+            call.method(),
+            call.path(),
+            body
+        );
+    }
+}
+
+/// The builder of [`NamingClient::add_naming_instance`]; [`send`](Self::send) registers.
+#[must_use = "nothing is sent until send() is called"]
+#[derive(Debug)]
+pub struct RegisterInstance<'a> {
+    client: &'a NamingClient,
+    registration: Registration,
+    errors: FirstError,
+}
+
+impl<'a> RegisterInstance<'a> {
+    pub(crate) fn new(client: &'a NamingClient, instance: InstanceKey) -> RegisterInstance<'a> {
+        let mut errors = FirstError::default();
+        check_instance(&mut errors, &instance);
+        RegisterInstance {
+            client,
+            registration: Registration::new(instance),
+            errors,
+        }
+    }
+
+    /// The cluster within the service: letters, digits and `-`.
+    ///
+    /// Defaults to `DEFAULT`.
+    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+        let cluster_name = cluster_name.into();
+        self.errors.check(validate::cluster_name(&cluster_name));
+        self.registration.instance.cluster_name = cluster_name;
+        self
+    }
+
+    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
+    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
+        match cluster_name {
+            Some(c) => self.cluster_name(c),
+            None => self,
+        }
+    }
+
+    /// The group of the service; must not contain `@@`.
+    ///
+    /// Defaults to `DEFAULT_GROUP`.
+    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
+        let group_name = group_name.into();
+        self.errors.check(validate::group_name(&group_name));
+        self.registration.instance.service.group_name = group_name;
+        self
+    }
+
+    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
+    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
+        match group_name {
+            Some(g) => self.group_name(g),
+            None => self,
+        }
+    }
+
+    /// The namespace to register in, for this call only.
+    ///
+    /// Defaults to the client's namespace.
+    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
+        let namespace_id = namespace_id.into();
+        self.errors.check(validate::namespace_id(&namespace_id));
+        self.registration.instance.service.namespace_id = Some(namespace_id);
+        self
+    }
+
+    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
+    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
+        match namespace_id {
+            Some(n) => self.namespace_id(n),
+            None => self,
+        }
+    }
+
+    /// The load-balancing weight, from 0 (no traffic) to 10000.
+    ///
+    /// Defaults to 1.0.
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.errors.check(validate::weight(weight));
+        self.registration.weight = weight;
+        self
+    }
+
+    /// The instance's metadata: any pairs of strings (an array of tuples, a `HashMap`, a
+    /// `BTreeMap`…). Replaces metadata given earlier in the chain.
+    ///
+    /// Defaults to none.
+    pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        if let Some(m) = self.errors.take(collect_metadata(metadata)) {
+            self.registration.metadata = m;
+        }
+        self
+    }
+
+    /// Whether the instance is ephemeral (kept by heartbeats, removed when they stop) or
+    /// persistent (kept until deregistered, health-checked by the server).
+    ///
+    /// Defaults to `true`.
+    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
+        self.registration.ephemeral = ephemeral;
+        self
+    }
+
+    /// Whether the instance takes traffic; disabled instances are left out of lists.
+    ///
+    /// Defaults to `true`.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.registration.enabled = enabled;
+        self
+    }
+
+    /// The health to register with (servers may ignore it for ephemeral instances, whose
+    /// health comes from heartbeats).
+    ///
+    /// Defaults to `true`.
+    pub fn healthy(mut self, healthy: bool) -> Self {
+        self.registration.healthy = healthy;
+        self
+    }
+
+    /// Registers the instance.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
+    /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers.
+    pub fn send(self) -> Result<(), Error> {
+        self.errors.into_result()?;
+        self.client.inner.register(&self.registration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ServiceKey;
+
+    fn client() -> NamingClient {
+        // Port 1: nothing listens, so a request that got out would fail with Error::Request.
+        NamingClient::new("127.0.0.1:1").unwrap()
+    }
+
+    fn refused(r: Result<(), Error>) -> &'static str {
+        match r {
+            Err(Error::InvalidParam { param, .. }) => param,
+            other => panic!("expected InvalidParam, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_bad_arguments_before_sending() {
+        let c = client();
+        assert_eq!(
+            refused(c.add_naming_instance(" ", "1.2.3.4", 1).send()),
+            "service_name"
+        );
+        assert_eq!(refused(c.add_naming_instance("s", "1.2.3", 1).send()), "ip");
+        assert_eq!(refused(c.add_naming_instance("s", "h", 0).send()), "port");
+        let chain = c
+            .add_naming_instance("s", "h", 1)
+            .weight(f64::NAN)
+            .cluster_name("bad_cluster")
+            .group_name("a@@b");
+        assert_eq!(refused(chain.send()), "weight");
+        assert_eq!(
+            refused(
+                c.add_naming_instance("s", "h", 1)
+                    .cluster_name("None!")
+                    .send()
+            ),
+            "cluster_name"
+        );
+        assert_eq!(
+            refused(c.add_naming_instance("s", "h", 1).group_name("").send()),
+            "group_name"
+        );
+        assert_eq!(
+            refused(
+                c.add_naming_instance("s", "h", 1)
+                    .metadata([("", "v")])
+                    .send()
+            ),
+            "metadata"
+        );
+        assert_eq!(
+            refused(c.add_naming_instance("s", "h", 1).namespace_id(" ").send()),
+            "namespace_id"
+        );
+        assert_eq!(
+            refused(c.add_naming_instance("s", "h", 1).weight(10_001.0).send()),
+            "weight"
+        );
+    }
+
+    #[test]
+    fn writes_every_parameter() {
+        let mut r = Registration::new(InstanceKey::new(
+            ServiceKey::new(None, "svc".into()),
+            "10.0.0.1".into(),
+            8080,
+        ));
+        r.metadata.insert("version".into(), "1.0".into());
+        r.enabled = false;
+        let call = r.write(Call::new(Method::Post, INSTANCE_PATH));
+        for (k, v) in [
+            ("serviceName", "svc"),
+            ("groupName", "DEFAULT_GROUP"),
+            ("ip", "10.0.0.1"),
+            ("port", "8080"),
+            ("clusterName", "DEFAULT"),
+            ("weight", "1.0"),
+            ("enable", "false"),
+            ("enabled", "false"),
+            ("ephemeral", "true"),
+            ("metadata", r#"{"version":"1.0"}"#),
+        ] {
+            assert_eq!(call.get(k), Some(v), "{k}");
+        }
+        assert_eq!(call.get("namespaceId"), None);
+    }
+}
