@@ -40,6 +40,18 @@ struct Scripted {
 
 impl Scripted {
     fn start(script: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Scripted {
+        Scripted::start_with(None, script)
+    }
+
+    /// The same over https, with the test certificate of `tests/fixtures/tls`.
+    fn start_tls(script: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Scripted {
+        Scripted::start_with(Some(tls_config()), script)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        script: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static,
+    ) -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -55,8 +67,16 @@ impl Scripted {
                     }
                     let Ok(stream) = stream else { continue };
                     connections.fetch_add(1, Ordering::SeqCst);
-                    let (seen, script) = (seen.clone(), script.clone());
-                    thread::spawn(move || serve(stream, &seen, &*script));
+                    let (seen, script, tls) = (seen.clone(), script.clone(), tls.clone());
+                    thread::spawn(move || match tls {
+                        Some(config) => {
+                            let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            serve(rustls::StreamOwned::new(conn, stream), &seen, &*script)
+                        }
+                        None => serve(stream, &seen, &*script),
+                    });
                 }
             })
         };
@@ -94,9 +114,8 @@ impl Drop for Scripted {
 }
 
 /// Answers requests on one connection until the client closes it.
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, script: &Script) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+fn serve(stream: impl Read + Write, seen: &Mutex<Vec<Seen>>, script: &Script) {
+    let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -141,12 +160,38 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, script: &Script) {
             "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
             answer.len()
         );
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer.write_all(answer.as_bytes()).is_err()
-        {
+        let writer = reader.get_mut();
+        let written = writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(answer.as_bytes()))
+            .and_then(|()| writer.flush());
+        if written.is_err() {
             return;
         }
     }
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(&std::fs::read(fixture("server.pem")).unwrap())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key =
+        PrivateKeyDer::from_pem_slice(&std::fs::read(fixture("server.key")).unwrap()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    Arc::new(config)
 }
 
 fn decode_pairs(s: &str) -> HashMap<String, String> {
@@ -547,4 +592,33 @@ fn modify_reads_then_writes_the_full_set() {
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[2].method, "PUT");
     assert_eq!(seen[2].query["metadata"], r#"{"a":"b"}"#);
+}
+
+/// https servers are verified: trusted through `ca_file`, refused without it (no request
+/// reaches the server, and there is no way to skip verification).
+#[test]
+fn verifies_https_servers() {
+    let server = Scripted::start_tls(|_| (200, SERVICE.into()));
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let trusted = NamingClient::builder()
+        .server_addresses(&url)
+        .ca_file(fixture("ca.pem"))
+        .build()
+        .unwrap();
+    list(&trusted).unwrap();
+    list(&trusted).unwrap();
+    assert_eq!(server.count(), 2);
+
+    let untrusted = NamingClient::new(&url).unwrap();
+    match list(&untrusted) {
+        Err(Error::Request(failure)) => {
+            let shown = failure.to_string().to_lowercase();
+            assert!(
+                shown.contains("certificate") || shown.contains("issuer"),
+                "{shown}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.count(), 2);
 }
