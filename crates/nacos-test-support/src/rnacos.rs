@@ -187,9 +187,16 @@ impl Rnacos {
     /// Kills the process if it runs, then starts it again on the same ports with the same data
     /// directory, and waits until it answers.
     pub fn restart(&mut self) -> io::Result<()> {
-        self.kill();
-        self.spawn()?;
-        self.wait_ready()
+        let mut tries = 0;
+        loop {
+            self.kill();
+            self.spawn()?;
+            match self.wait_ready() {
+                // A start-up panic (see `spawn_ready`): the same again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && tries < 4 => tries += 1,
+                other => return other,
+            }
+        }
     }
 
     /// What the server printed so far (its stdout and stderr), for failure messages.
@@ -198,14 +205,16 @@ impl Rnacos {
     }
 
     fn spawn_ready(builder: RnacosBuilder, role: Role) -> io::Result<Rnacos> {
-        // Another process may take a free port before rnacos binds it: try new ports.
+        // Another process may take a free port before rnacos binds it, and rnacos 0.8.8
+        // sometimes panics in its raft start-up when the machine is busy (an actor used before
+        // it is wired): try again, on new ports, in a new directory.
         let mut last_error = None;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let mut server = Rnacos::spawn_new(builder.clone(), role.clone())?;
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
-                Err(e) if server.is_running() => return Err(e),
-                Err(e) => last_error = Some(e),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => last_error = Some(e),
+                Err(e) => return Err(e),
             }
         }
         Err(last_error.expect("at least one try"))
@@ -300,7 +309,8 @@ impl Rnacos {
     }
 
     /// Waits until the server answers the service list with 200 (in auth mode: until the
-    /// admin can log in), or fails with the server's log.
+    /// admin can log in), or fails with the server's log: `Interrupted` when the process
+    /// exited or panicked (worth another try), `TimedOut` when it runs but does not answer.
     fn wait_ready(&mut self) -> io::Result<()> {
         let address = self.address();
         let probe = if self.builder.auth {
@@ -314,7 +324,7 @@ impl Rnacos {
         let method = if self.builder.auth { "POST" } else { "GET" };
         let mut exited = false;
         let ready = wait_until(self.builder.ready_timeout, || {
-            if !self.is_running() {
+            if !self.is_running() || self.log().contains("panicked at") {
                 exited = true;
                 return true;
             }
@@ -324,16 +334,22 @@ impl Rnacos {
             return Ok(());
         }
         let why = if exited {
-            "exited"
+            "exited or panicked"
         } else {
             "did not answer in time"
         };
         let log = self.log();
         self.kill();
-        Err(io::Error::other(format!(
-            "rnacos on {address} {why}; its output:\n{}",
-            tail(&log, 40)
-        )))
+        // An exit or a panic is worth another try; a server that runs and does not answer is not.
+        let kind = if exited {
+            io::ErrorKind::Interrupted
+        } else {
+            io::ErrorKind::TimedOut
+        };
+        Err(io::Error::new(
+            kind,
+            format!("rnacos on {address} {why}; its output:\n{}", tail(&log, 40)),
+        ))
     }
 
     fn data_dir(&self) -> &Path {
