@@ -3,7 +3,7 @@
 //! Neither a password, a secret key nor a token is ever logged or shown by `Debug`.
 
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -146,8 +146,12 @@ impl Login {
             Freshness::Fresh => Ok(current.map(|t| t.value).unwrap_or_default()),
             Freshness::RenewSoon => {
                 // One thread renews; the others go on with the still valid token.
-                let Ok(_guard) = self.logging_in.try_lock() else {
-                    return Ok(current.map(|t| t.value).unwrap_or_default());
+                let _guard = match self.logging_in.try_lock() {
+                    Ok(guard) => guard,
+                    Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(TryLockError::WouldBlock) => {
+                        return Ok(current.map(|t| t.value).unwrap_or_default())
+                    }
                 };
                 if lock(&self.token).as_ref() != current.as_ref() {
                     return Ok(self.current().unwrap_or_default());

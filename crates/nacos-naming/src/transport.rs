@@ -275,6 +275,14 @@ impl Transport {
                 Ok((status, body)) => match verdict(status) {
                     Verdict::Success => {
                         self.servers.answered(index);
+                        if !attempts.is_empty() {
+                            // The caller sees success; this is where a failing server shows.
+                            log::warn!(
+                                "{} succeeded on {server} after failing: {}",
+                                call.describe(),
+                                describe_attempts(&attempts)
+                            );
+                        }
                         return Ok(body);
                     }
                     Verdict::Refused => {
@@ -282,20 +290,17 @@ impl Transport {
                         return Err(server_error(status, body, server));
                     }
                     Verdict::Failover => {
-                        log::warn!(
-                            "{} on {server} answered {status}: {}",
-                            call.describe(),
-                            body.trim()
-                        );
+                        let cause = format!("answered {status}: {}", excerpt(&body, 200));
+                        log::debug!("{} on {server} {cause}", call.describe());
                         attempts.push(Attempt {
                             server: server.to_string(),
-                            cause: format!("answered {status}").into(),
+                            cause: cause.into(),
                         });
                         last_failing_answer = Some(server_error(status, body, server));
                     }
                 },
                 Err(e) => {
-                    log::warn!("{} on {server} failed: {e}", call.describe());
+                    log::debug!("{} on {server} failed: {e}", call.describe());
                     attempts.push(Attempt {
                         server: server.to_string(),
                         cause: Box::new(e),
@@ -371,20 +376,39 @@ impl Transport {
     }
 }
 
-fn server_error(status: u16, mut message: String, server: &ServerAddr) -> Error {
-    if message.len() > MAX_ERROR_TEXT {
-        let mut end = MAX_ERROR_TEXT;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push('…');
-    }
+fn server_error(status: u16, message: String, server: &ServerAddr) -> Error {
+    let message = if message.len() > MAX_ERROR_TEXT {
+        excerpt(&message, MAX_ERROR_TEXT)
+    } else {
+        message
+    };
     Error::Server {
         status,
         message,
         server: server.to_string(),
     }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary and marked when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// `a:1: cause; b:2: cause`, for a log line.
+fn describe_attempts(attempts: &[Attempt]) -> String {
+    let parts: Vec<String> = attempts
+        .iter()
+        .map(|a| format!("{}: {}", a.server, a.cause))
+        .collect();
+    parts.join("; ")
 }
 
 #[cfg(test)]
