@@ -125,8 +125,8 @@ enum Role {
 ///
 /// Its working and data directories are fresh temporary directories, removed on drop; they are
 /// kept across [`kill`](Rnacos::kill) and [`restart`](Rnacos::restart), which starts it again on
-/// the same ports. (rnacos 0.8.8 keeps its raft log and config there, but no naming instance:
-/// after a restart every instance, persistent ones included, is gone.)
+/// the same ports. (rnacos 0.8.8 keeps its raft log there; whether a persistent instance comes
+/// back after a kill depends on timing, and ephemeral ones never do.)
 #[derive(Debug)]
 pub struct Rnacos {
     builder: RnacosBuilder,
