@@ -1,8 +1,74 @@
-//! A Nacos-compatible V1 naming server (being built).
+//! A Nacos-compatible V1 naming server, embedded in a test or run standalone.
+//!
+//! It speaks the Nacos V1 open API with the official server's semantics: instances with
+//! namespaces, groups, clusters, weights and metadata; heartbeats and health; the protection
+//! threshold; service definitions; UDP push to subscribers; an optional auth mode; and
+//! persistent instances kept in a data directory. It starts in about a millisecond, so every
+//! test can have its own.
+//!
+//! ```
+//! let server = nacos_devserver::DevServer::builder().bind("127.0.0.1:0").start()?;
+//! println!("Nacos naming server on http://{}", server.addr());
+//! // Dropping the handle stops it.
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Timeouts are configurable down to milliseconds, so health tests take milliseconds:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let server = nacos_devserver::DevServer::builder()
+//!     .health_timeout(Duration::from_millis(200))
+//!     .expire_timeout(Duration::from_millis(500))
+//!     .beat_interval(Duration::from_millis(50))
+//!     .start()?;
+//! # drop(server);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Standalone: `nacos-devserver --bind 127.0.0.1:8848 --data-dir ./data`.
+//!
+//! # What it serves
+//!
+//! | call | path | answer |
+//! |---|---|---|
+//! | register, modify, deregister, get | `POST`/`PUT`/`DELETE`/`GET /nacos/v1/ns/instance` | `ok` / instance JSON |
+//! | list | `GET /nacos/v1/ns/instance/list` | ServiceInfo JSON |
+//! | heartbeat | `PUT /nacos/v1/ns/instance/beat` | `{"clientBeatInterval","code","lightBeatEnabled"}` |
+//! | services | `GET /nacos/v1/ns/service/list` | `{"count","doms"}` |
+//! | service definition | `POST`/`PUT`/`DELETE`/`GET /nacos/v1/ns/service` | `ok` / service JSON |
+//! | login | `POST /nacos/v1/auth/login`, `/nacos/v1/auth/users/login` | `{"accessToken","tokenTtl",…}` |
+//! | liveness, readiness | `GET /nacos/v1/console/health/liveness`, `…/readiness` | `OK` |
+//!
+//! Parameters are read from the query string and from a form body. Bad parameters answer 400
+//! with a text naming the parameter, unknown services and instances 404, calls without a valid
+//! token in auth mode 403.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod auth;
+mod handlers;
+mod health;
+mod http;
+mod params;
+mod push;
 mod registry;
+mod reply;
+mod server;
 mod service;
 mod store;
+
+pub use server::{DevServer, DevServerBuilder};
+
+#[cfg(test)]
+mod tests {
+    fn is_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        is_send_sync::<crate::DevServer>();
+        is_send_sync::<crate::DevServerBuilder>();
+    }
+}

@@ -61,9 +61,12 @@ pub(crate) struct ServiceDetail {
     pub(crate) clusters: Vec<String>,
 }
 
+/// The services of one namespace, by grouped name.
+type Namespace = HashMap<Box<str>, Arc<Service>>;
+
 /// The registry.
 pub(crate) struct Registry {
-    namespaces: RwLock<HashMap<Box<str>, HashMap<Box<str>, Arc<Service>>>>,
+    namespaces: RwLock<HashMap<Box<str>, Namespace>>,
     timings: Timings,
     epoch: Instant,
     /// Orders snapshots of persistent state, so an older one never overwrites a newer one.

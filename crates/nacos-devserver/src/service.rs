@@ -15,7 +15,9 @@ use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
 pub(crate) type Metadata = BTreeMap<String, String>;
 
 /// Instances of one cluster, by `(ip, port)`; ordered so answers are stable.
-type Cluster = BTreeMap<(Box<str>, u16), Record>;
+type Cluster = BTreeMap<Address, Record>;
+/// `(ip, port)`.
+type Address = (Box<str>, u16);
 
 /// How many differently filtered list answers a service keeps rendered.
 const MAX_RENDERS: usize = 8;
@@ -162,7 +164,7 @@ impl Service {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
-        let selected: Vec<(&str, &(Box<str>, u16), &Record)> = state
+        let selected: Vec<(&str, &Address, &Record)> = state
             .clusters
             .iter()
             .filter(|(name, _)| wanted.is_empty() || wanted.contains(&&***name))

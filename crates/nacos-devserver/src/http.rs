@@ -1,0 +1,171 @@
+//! HTTP/1.1 on hyper: accepts connections, reads each request's parameters, checks the token in
+//! auth mode, calls the handler and writes what it must persist before answering.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::handlers::{self, Context, Route};
+use crate::params::Params;
+use crate::reply::{ApiError, Reply};
+use crate::store::Store;
+
+/// Largest request body read (form parameters); larger ones get 413.
+const MAX_BODY: usize = 1 << 20;
+/// A client that has not sent a whole request head by then is disconnected.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub(crate) cx: Context,
+    pub(crate) store: Option<Arc<Store>>,
+}
+
+/// Accepts connections until the runtime is shut down.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, most likely: give connections time to close.
+                log::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Answers are small and written at once: no reason to wait for more.
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(respond(&shared, peer, req).await) }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                log::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+}
+
+async fn respond(
+    shared: &Shared,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    match answer(shared, peer, req).await {
+        Ok(reply) => {
+            let kind = if reply.json {
+                "application/json;charset=UTF-8"
+            } else {
+                "text/plain;charset=UTF-8"
+            };
+            response(StatusCode::OK, kind, reply.body)
+        }
+        Err(e) => {
+            log::debug!("{peer}: {} {}", e.status, e.message);
+            let status =
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            response(status, "text/plain;charset=UTF-8", e.body())
+        }
+    }
+}
+
+async fn answer(
+    shared: &Shared,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Reply, ApiError> {
+    let (parts, body) = req.into_parts();
+    let route = Route::find(parts.method.as_str(), parts.uri.path()).map_err(|path_exists| {
+        if path_exists {
+            ApiError {
+                status: 405,
+                message: format!("method {} not allowed", parts.method),
+            }
+        } else {
+            ApiError::not_found(format!("no such path: {}", parts.uri.path()))
+        }
+    })?;
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => {
+            return Err(ApiError {
+                status: 413,
+                message: format!("request body larger than {MAX_BODY} bytes"),
+            })
+        }
+        Err(e) => return Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
+    };
+    let form: &[u8] = if is_form(&parts.headers) { &body } else { b"" };
+    let params = Params::parse(parts.uri.query().unwrap_or("").as_bytes(), form);
+    if let (Some(auth), false) = (&shared.cx.auth, route.is_open()) {
+        let token = params
+            .get("accessToken")
+            .or_else(|| header(&parts.headers, "accessToken"))
+            .or_else(|| {
+                header(&parts.headers, AUTHORIZATION.as_str())
+                    .and_then(|h| h.strip_prefix("Bearer "))
+            });
+        auth.check(token)
+            .map_err(|refused| ApiError::forbidden(refused.message()))?;
+    }
+    let mut reply = handlers::handle(&shared.cx, route, &params, peer)?;
+    if let (Some(record), Some(store)) = (reply.persist.take(), &shared.store) {
+        // fsync takes milliseconds: off the request threads.
+        let store = store.clone();
+        let saved = tokio::task::spawn_blocking(move || store.save(&record)).await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                log::error!("cannot persist: {e}");
+                return Err(ApiError::internal(format!("cannot persist: {e}")));
+            }
+            Err(e) => return Err(ApiError::internal(format!("cannot persist: {e}"))),
+        }
+    }
+    Ok(reply)
+}
+
+/// A form body, or a body without a type (some clients send forms untyped).
+fn is_form(headers: &HeaderMap) -> bool {
+    match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(kind) => kind
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded"),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn response(status: StatusCode, kind: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    response
+}

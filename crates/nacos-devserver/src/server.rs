@@ -1,0 +1,366 @@
+//! The server handle: a builder for its settings, `start`, its address, and a stop that joins
+//! every thread it started.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use crate::auth::Auth;
+use crate::handlers::Context;
+use crate::http::{self, Shared};
+use crate::push::{self, Retry};
+use crate::registry::{Registry, Timings};
+use crate::store::Store;
+
+/// How long a stop waits for requests being answered (a disk write) before it gives up.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// A running naming server.
+///
+/// Start one with [`DevServer::builder`]. Dropping the handle stops the server and joins its
+/// threads; [`shutdown`](DevServer::shutdown) does the same explicitly. Persistent state is
+/// written before each write call is answered, so nothing is lost however the process ends.
+///
+/// ```
+/// let server = nacos_devserver::DevServer::builder().start()?;
+/// println!("listening on {}", server.addr());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct DevServer {
+    addr: SocketAddr,
+    push_addr: Option<SocketAddr>,
+    runtime: Option<Runtime>,
+}
+
+impl DevServer {
+    /// A builder with the default settings (`127.0.0.1:0`, official timeouts, push on, no
+    /// data directory, no auth).
+    pub fn builder() -> DevServerBuilder {
+        DevServerBuilder::default()
+    }
+
+    /// Starts a server with the default settings on a free port of 127.0.0.1.
+    pub fn start() -> io::Result<DevServer> {
+        DevServer::builder().start()
+    }
+
+    /// The address the server listens on (the real port when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The UDP address pushes are sent from, when push is on.
+    pub fn push_addr(&self) -> Option<SocketAddr> {
+        self.push_addr
+    }
+
+    /// Stops the server: closes the listener and every connection, waits for requests being
+    /// answered, and joins the server's threads.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop();
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // A runtime cannot be shut down from inside another one's context (a caller's async
+            // test): do it from a plain thread, still joined before returning.
+            let stopper = std::thread::Builder::new()
+                .name("nacos-devserver-stop".into())
+                .spawn(move || runtime.shutdown_timeout(STOP_GRACE));
+            if let Ok(stopper) = stopper {
+                let _ = stopper.join();
+            }
+        } else {
+            runtime.shutdown_timeout(STOP_GRACE);
+        }
+        log::info!("nacos-devserver on {} stopped", self.addr);
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl fmt::Debug for DevServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevServer")
+            .field("addr", &self.addr)
+            .field("push_addr", &self.push_addr)
+            .field("running", &self.runtime.is_some())
+            .finish()
+    }
+}
+
+/// Settings of a [`DevServer`]; [`start`](DevServerBuilder::start) runs it.
+#[must_use = "a builder does nothing until start() is called"]
+pub struct DevServerBuilder {
+    bind: String,
+    listener: Option<TcpListener>,
+    health_timeout: Duration,
+    expire_timeout: Duration,
+    beat_interval: Duration,
+    data_dir: Option<PathBuf>,
+    auth: Option<(String, String)>,
+    token_ttl: Duration,
+    push: bool,
+    push_ack_timeout: Duration,
+    push_max_resends: u32,
+    subscriber_ttl: Duration,
+    worker_threads: usize,
+}
+
+impl Default for DevServerBuilder {
+    fn default() -> DevServerBuilder {
+        DevServerBuilder {
+            bind: "127.0.0.1:0".to_owned(),
+            listener: None,
+            health_timeout: Duration::from_secs(15),
+            expire_timeout: Duration::from_secs(30),
+            beat_interval: Duration::from_secs(5),
+            data_dir: None,
+            auth: None,
+            token_ttl: Duration::from_secs(18_000),
+            push: true,
+            push_ack_timeout: Duration::from_secs(1),
+            push_max_resends: 3,
+            subscriber_ttl: Duration::from_secs(30),
+            worker_threads: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(4),
+        }
+    }
+}
+
+impl fmt::Debug for DevServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevServerBuilder")
+            .field("bind", &self.bind)
+            .field("listener", &self.listener)
+            .field("health_timeout", &self.health_timeout)
+            .field("expire_timeout", &self.expire_timeout)
+            .field("beat_interval", &self.beat_interval)
+            .field("data_dir", &self.data_dir)
+            .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
+            .field("token_ttl", &self.token_ttl)
+            .field("push", &self.push)
+            .field("push_ack_timeout", &self.push_ack_timeout)
+            .field("push_max_resends", &self.push_max_resends)
+            .field("subscriber_ttl", &self.subscriber_ttl)
+            .field("worker_threads", &self.worker_threads)
+            .finish()
+    }
+}
+
+impl DevServerBuilder {
+    /// The address to listen on, `host:port` (port 0 picks a free one).
+    ///
+    /// Defaults to `127.0.0.1:0`.
+    pub fn bind(mut self, addr: impl Into<String>) -> Self {
+        self.bind = addr.into();
+        self
+    }
+
+    /// Serves on a listener the caller bound (overrides [`bind`](Self::bind)).
+    ///
+    /// Defaults to none: the server binds its own.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// How long an ephemeral instance may go without a beat before it is marked unhealthy.
+    ///
+    /// Defaults to 15 s, as official servers.
+    pub fn health_timeout(mut self, timeout: Duration) -> Self {
+        self.health_timeout = timeout;
+        self
+    }
+
+    /// How long an ephemeral instance may go without a beat before it is removed.
+    ///
+    /// Defaults to 30 s, as official servers.
+    pub fn expire_timeout(mut self, timeout: Duration) -> Self {
+        self.expire_timeout = timeout;
+        self
+    }
+
+    /// The beat interval asked of clients (`clientBeatInterval` in beat answers).
+    ///
+    /// Defaults to 5 s, as official servers.
+    pub fn beat_interval(mut self, interval: Duration) -> Self {
+        self.beat_interval = interval;
+        self
+    }
+
+    /// A directory where persistent instances and service definitions are kept across
+    /// restarts (created if missing). Without one, everything lives in memory.
+    ///
+    /// Defaults to none.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Auth mode: `/nacos/v1/auth/login` with these credentials issues tokens, and every other
+    /// call without a valid `accessToken` gets 403.
+    ///
+    /// Defaults to off.
+    pub fn auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth = Some((username.into(), password.into()));
+        self
+    }
+
+    /// How long an issued token stays valid (`tokenTtl`, announced in whole seconds).
+    ///
+    /// Defaults to 18000 s (5 h), as official servers.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Whether clients that list with `udpPort` get changes pushed over UDP.
+    ///
+    /// Defaults to true.
+    pub fn push(mut self, enabled: bool) -> Self {
+        self.push = enabled;
+        self
+    }
+
+    /// How long a push waits for its ack before it is sent again.
+    ///
+    /// Defaults to 1 s.
+    pub fn push_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.push_ack_timeout = timeout;
+        self
+    }
+
+    /// How many times an unacked push is sent again.
+    ///
+    /// Defaults to 3.
+    pub fn push_max_resends(mut self, resends: u32) -> Self {
+        self.push_max_resends = resends;
+        self
+    }
+
+    /// How long a push subscriber is remembered after its last list call (clients with push
+    /// list again every `cacheMillis`, 10 s).
+    ///
+    /// Defaults to 30 s.
+    pub fn subscriber_ttl(mut self, ttl: Duration) -> Self {
+        self.subscriber_ttl = ttl;
+        self
+    }
+
+    /// Threads answering requests.
+    ///
+    /// Defaults to the number of CPUs, at most 4.
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// Binds, loads the data directory, and starts serving; returns once the server accepts
+    /// connections.
+    ///
+    /// # Errors
+    ///
+    /// The address cannot be bound (or resolved), the data directory cannot be read or holds
+    /// a file that is not the server's, or the threads cannot be started.
+    pub fn start(self) -> io::Result<DevServer> {
+        let listener = match self.listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(&self.bind)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", self.bind)))?,
+        };
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+
+        let (store, records) = match &self.data_dir {
+            Some(dir) => {
+                let (store, records) = Store::open(dir)?;
+                (Some(Arc::new(store)), records)
+            }
+            None => (None, Vec::new()),
+        };
+        let timings = Timings {
+            health_timeout: millis(self.health_timeout),
+            expire_timeout: millis(self.expire_timeout),
+            subscriber_ttl: millis(self.subscriber_ttl),
+        };
+        let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+        let on_change = if self.push {
+            push::listener(changes_tx)
+        } else {
+            Box::new(|_: &Arc<crate::service::Service>| {})
+        };
+        let registry = Arc::new(Registry::new(timings, on_change));
+        let loaded = records.len();
+        registry.load(records);
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads)
+            .thread_name("nacos-devserver")
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let push_addr = {
+            let _context = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let push_addr = if self.push {
+                let socket = std::net::UdpSocket::bind(SocketAddr::new(addr.ip(), 0))?;
+                socket.set_nonblocking(true)?;
+                let socket = tokio::net::UdpSocket::from_std(socket)?;
+                let push_addr = socket.local_addr()?;
+                let retry = Retry {
+                    ack_timeout: self.push_ack_timeout,
+                    max_resends: self.push_max_resends,
+                };
+                runtime.spawn(push::run(socket, registry.clone(), changes_rx, retry));
+                Some(push_addr)
+            } else {
+                None
+            };
+            runtime.spawn(crate::health::run(registry.clone()));
+            let shared = Arc::new(Shared {
+                cx: Context {
+                    registry,
+                    auth: self
+                        .auth
+                        .map(|(user, password)| Auth::new(user, password, self.token_ttl)),
+                    beat_interval: millis(self.beat_interval),
+                    push: self.push,
+                },
+                store,
+            });
+            runtime.spawn(http::serve(listener, shared));
+            push_addr
+        };
+        log::info!(
+            "nacos-devserver listening on http://{addr}{}",
+            match &self.data_dir {
+                Some(dir) => format!(", data in {} ({loaded} services loaded)", dir.display()),
+                None => String::new(),
+            }
+        );
+        Ok(DevServer {
+            addr,
+            push_addr,
+            runtime: Some(runtime),
+        })
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
