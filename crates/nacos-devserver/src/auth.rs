@@ -1,0 +1,145 @@
+//! Auth mode: one user, tokens with a time to live.
+//!
+//! `POST /nacos/v1/auth/login` with the right `username` and `password` issues a random token;
+//! every other call must carry a live one (`accessToken` parameter or header, or
+//! `Authorization: Bearer`), or gets 403, as official servers with auth enabled answer.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// The login answer, as official servers send it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Login {
+    pub(crate) access_token: String,
+    /// Seconds.
+    pub(crate) token_ttl: u64,
+    pub(crate) global_admin: bool,
+    pub(crate) username: String,
+}
+
+/// Why a token was refused; the text is what official servers answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// No token at all.
+    Missing,
+    /// A token this server never issued (or forgot).
+    Invalid,
+    /// A token past its time to live.
+    Expired,
+}
+
+impl Refused {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Refused::Missing => "user not found!",
+            Refused::Invalid => "token invalid!",
+            Refused::Expired => "token expired!",
+        }
+    }
+}
+
+/// The credentials and the tokens issued.
+#[derive(Debug)]
+pub(crate) struct Auth {
+    username: String,
+    password: String,
+    ttl: Duration,
+    tokens: Mutex<HashMap<String, Instant>>,
+}
+
+impl Auth {
+    pub(crate) fn new(username: String, password: String, ttl: Duration) -> Auth {
+        Auth {
+            username,
+            password,
+            ttl,
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A new token for the right credentials.
+    pub(crate) fn login(&self, username: &str, password: &str) -> Option<Login> {
+        // Both compared in full, whatever matches, so timing tells nothing of either.
+        let user_ok = same(username, &self.username);
+        let password_ok = same(password, &self.password);
+        if !(user_ok & password_ok) {
+            return None;
+        }
+        let token = random_token()?;
+        let now = Instant::now();
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.retain(|_, expires| *expires > now);
+        tokens.insert(token.clone(), now + self.ttl);
+        Some(Login {
+            access_token: token,
+            token_ttl: self.ttl.as_secs(),
+            global_admin: true,
+            username: self.username.clone(),
+        })
+    }
+
+    /// Whether `token` is live.
+    pub(crate) fn check(&self, token: Option<&str>) -> Result<(), Refused> {
+        let token = token.ok_or(Refused::Missing)?;
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        match tokens.get(token) {
+            None => Err(Refused::Invalid),
+            Some(expires) if *expires <= Instant::now() => Err(Refused::Expired),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = u8::from(a.len() != b.len());
+    for (x, y) in a.iter().zip(b.iter()) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// 32 random bytes from the operating system, as hex.
+fn random_token() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok()?;
+    let mut token = String::with_capacity(64);
+    for b in bytes {
+        let _ = write!(token, "{b:02x}");
+    }
+    Some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issues_checks_and_expires_tokens() {
+        let auth = Auth::new("nacos".into(), "pw".into(), Duration::from_secs(60));
+        assert!(auth.login("nacos", "wrong").is_none());
+        assert!(auth.login("nacoss", "pw").is_none());
+        let login = auth.login("nacos", "pw").unwrap();
+        assert_eq!(login.access_token.len(), 64);
+        assert_eq!(login.token_ttl, 60);
+        assert_eq!(auth.check(Some(&login.access_token)), Ok(()));
+        assert_eq!(auth.check(None), Err(Refused::Missing));
+        assert_eq!(auth.check(Some("nope")), Err(Refused::Invalid));
+        assert_ne!(
+            auth.login("nacos", "pw").unwrap().access_token,
+            login.access_token
+        );
+
+        let short = Auth::new("u".into(), "p".into(), Duration::ZERO);
+        let login = short.login("u", "p").unwrap();
+        assert_eq!(
+            short.check(Some(&login.access_token)),
+            Err(Refused::Expired)
+        );
+    }
+}
