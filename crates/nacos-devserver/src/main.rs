@@ -1,0 +1,169 @@
+//! `nacos-devserver`: the naming server as a standalone process.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use nacos_devserver::DevServer;
+
+/// A Nacos-compatible V1 naming server.
+///
+/// Serves the Nacos V1 naming open API (register, list, beat, services, login) until Ctrl-C or
+/// SIGTERM. Logs go to stderr.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on (`host:port`; port 0 picks a free one).
+    #[arg(long, env = "NACOS_DEVSERVER_BIND", default_value = "127.0.0.1:8848")]
+    bind: String,
+    /// Keep persistent instances and service definitions in this directory.
+    #[arg(long, env = "NACOS_DEVSERVER_DATA_DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Auth mode, `user:password`: calls need a token from /nacos/v1/auth/login.
+    #[arg(long, env = "NACOS_DEVSERVER_AUTH", value_parser = parse_auth, hide_env_values = true)]
+    auth: Option<(String, String)>,
+    /// Mark an ephemeral instance unhealthy after this long without a beat (`15s`, `500ms`).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    health_timeout: Duration,
+    /// Remove an ephemeral instance after this long without a beat.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    expire_timeout: Duration,
+    /// Beat interval asked of clients.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    beat_interval: Duration,
+    /// Lifetime of login tokens.
+    #[arg(long, default_value = "5h", value_parser = parse_duration)]
+    token_ttl: Duration,
+    /// Do not push changes over UDP to clients that list with `udpPort`.
+    #[arg(long)]
+    no_push: bool,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "NACOS_DEVSERVER_LOG", default_value = "info", value_parser = parse_level)]
+    log_level: log::LevelFilter,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nacos-devserver: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> std::io::Result<()> {
+    log::set_max_level(cli.log_level);
+    // Only fails if a logger is set already, which nothing else here does.
+    let _ = log::set_logger(&StderrLogger);
+    let mut builder = DevServer::builder()
+        .bind(cli.bind)
+        .health_timeout(cli.health_timeout)
+        .expire_timeout(cli.expire_timeout)
+        .beat_interval(cli.beat_interval)
+        .token_ttl(cli.token_ttl)
+        .push(!cli.no_push);
+    if let Some(dir) = cli.data_dir {
+        builder = builder.data_dir(dir);
+    }
+    if let Some((user, password)) = cli.auth {
+        builder = builder.auth(user, password);
+    }
+    let server = builder.start()?;
+    wait_for_signal()?;
+    log::info!("stopping");
+    server.shutdown()
+}
+
+/// Blocks until Ctrl-C (SIGINT) or SIGTERM.
+fn wait_for_signal() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut terminate = signal(SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result,
+                _ = terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
+    })
+}
+
+fn parse_level(text: &str) -> Result<log::LevelFilter, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not one of off, error, warn, info, debug, trace"))
+}
+
+fn parse_auth(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            Ok((user.to_owned(), password.to_owned()))
+        }
+        _ => Err("expected user:password".to_owned()),
+    }
+}
+
+/// `15s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 15s or 500ms"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        _ => Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m or h)")),
+    }
+}
+
+/// Writes log records to stderr, one line each.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{:<5} {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations_and_credentials() {
+        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("x").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert_eq!(
+            parse_auth("nacos:se:cret"),
+            Ok(("nacos".into(), "se:cret".into()))
+        );
+        assert!(parse_auth("nacos").is_err());
+    }
+}
