@@ -28,11 +28,6 @@ fn starts_kills_and_restarts_on_the_same_port() {
     assert_eq!(server.address(), address);
     let after = http(&address, "GET", list).unwrap();
     assert_eq!(after.status, 200, "{}", after.body);
-    assert!(
-        !after.body.contains("\"port\":9"),
-        "instances are lost: {}",
-        after.body
-    );
 }
 
 /// In auth mode a call without a token is refused and the admin can log in.
