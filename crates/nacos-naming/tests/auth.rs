@@ -65,7 +65,7 @@ fn every_call_succeeds(client: &NamingClient) {
 fn assert_forbidden(address: &str, user: Option<(&str, &str)>) {
     let result = client(address, user).and_then(|client| {
         client
-            .list_naming_instance(&unique("forbidden"))
+            .list_naming_instance(unique("forbidden"))
             .send()
             .map(drop)
     });
