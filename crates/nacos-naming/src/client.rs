@@ -19,6 +19,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::background::Background;
 use crate::client_builder::NamingClientBuilder;
 use crate::deregister::DeregisterInstance;
 use crate::error::Error;
@@ -59,14 +60,25 @@ pub(crate) struct ClientInner {
     transport: Transport,
     /// The namespace calls use unless they name one; `None` is the server's default.
     namespace: Option<String>,
+    /// Heartbeats and subscriptions; its threads hold a `Weak` of this.
+    background: Background,
 }
 
 impl ClientInner {
-    pub(crate) fn new(transport: Transport, namespace: Option<String>) -> ClientInner {
+    pub(crate) fn new(
+        transport: Transport,
+        namespace: Option<String>,
+        background: Background,
+    ) -> ClientInner {
         ClientInner {
             transport,
             namespace,
+            background,
         }
+    }
+
+    pub(crate) fn background(&self) -> &Background {
+        &self.background
     }
 
     pub(crate) fn transport(&self) -> &Transport {
@@ -120,7 +132,7 @@ impl NamingClient {
         NamingClientBuilder::default()
     }
 
-    fn service(&self, service_name: impl Into<String>) -> ServiceKey {
+    pub(crate) fn service(&self, service_name: impl Into<String>) -> ServiceKey {
         ServiceKey::new(
             self.inner.namespace().map(str::to_owned),
             service_name.into(),
@@ -272,4 +284,9 @@ fn assert_send_sync() {
     is::<ListInstances<'static>>();
     is::<GetInstance<'static>>();
     is::<SendHeartbeat<'static>>();
+    is::<crate::Subscribe<'static>>();
+    is::<crate::Unsubscribe<'static>>();
+    is::<crate::SelectInstance<'static>>();
+    is::<crate::ServiceEvent>();
+    is::<crate::ListenerId>();
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ureq::tls::{parse_pem, Certificate, PemItem};
 
 use crate::auth::{AccessKey, Auth, Login};
+use crate::background::{self, BackgroundConfig};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::server_list::{parse_server_addresses, ServerAddr};
@@ -55,6 +56,7 @@ struct Config {
     max_response_size: u64,
     user_agent: String,
     max_idle_connections: usize,
+    background: BackgroundConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             max_response_size: 16 * 1024 * 1024,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             max_idle_connections: 8,
+            background: BackgroundConfig::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl fmt::Debug for NamingClientBuilder {
             .field("max_response_size", &c.max_response_size)
             .field("user_agent", &c.user_agent)
             .field("max_idle_connections", &c.max_idle_connections)
+            .field("background", &c.background)
             .finish()
     }
 }
@@ -248,6 +252,125 @@ impl NamingClientBuilder {
         self
     }
 
+    /// The interval of every instance's heartbeats, instead of the `clientBeatInterval` the
+    /// server asks for (an instance's own
+    /// [`heartbeat_interval`](crate::RegisterInstance::heartbeat_interval) still wins).
+    ///
+    /// Defaults to the server's interval (5 s until it first answers).
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.config.background.heartbeat_interval = Some(interval);
+        self
+    }
+
+    /// The most threads sending heartbeats (`nacos-beat-N`); they start when the first
+    /// instance is kept alive and end when none is. Four serve tens of thousands of instances.
+    ///
+    /// Defaults to 4.
+    pub fn heartbeat_threads(mut self, threads: usize) -> Self {
+        self.config.background.heartbeat_threads = threads;
+        self
+    }
+
+    /// How often every subscribed service is polled, instead of the `cacheMillis` each answer
+    /// carries. Polling is what keeps subscribers right when a server does not push.
+    ///
+    /// Defaults to the server's `cacheMillis` (10 s on rnacos and on pushing servers).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.config.background.poll_interval = Some(interval);
+        self
+    }
+
+    /// The longest wait between two polls of a service while its polls fail: the wait
+    /// doubles from the poll interval up to this, and polling never gives up.
+    ///
+    /// Defaults to 60 seconds.
+    pub fn poll_max_backoff(mut self, backoff: Duration) -> Self {
+        self.config.background.poll_max_backoff = backoff;
+        self
+    }
+
+    /// Whether an empty list from a server reaches subscribers. `false` keeps the last
+    /// non-empty list instead (protection against a server that lost its data), at the cost of
+    /// never learning that every instance is gone.
+    ///
+    /// Defaults to `true`.
+    pub fn deliver_empty_lists(mut self, deliver: bool) -> Self {
+        self.config.background.deliver_empty_lists = deliver;
+        self
+    }
+
+    /// The most threads calling listeners (`nacos-notify`): this many listeners can block at
+    /// once before others wait.
+    ///
+    /// Defaults to 2.
+    pub fn notify_threads(mut self, threads: usize) -> Self {
+        self.config.background.notify_threads = threads;
+        self
+    }
+
+    /// A directory where the last list of each subscribed service is kept (one file per
+    /// subscription, replaced atomically), for [`load_cache_at_start`](Self::load_cache_at_start).
+    ///
+    /// Defaults to `None` (no disk cache).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.background.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether, while no server answers, subscriptions start from the lists in
+    /// [`cache_dir`](Self::cache_dir) (their first event) and `list_naming_instance` of a
+    /// subscribed service answers from them.
+    ///
+    /// Defaults to `false`.
+    pub fn load_cache_at_start(mut self, load: bool) -> Self {
+        self.config.background.load_cache_at_start = load;
+        self
+    }
+
+    /// Whether subscriptions ask servers to push changes over UDP (a socket is bound when the
+    /// client is built). Servers that do not push are polled either way.
+    ///
+    /// Defaults to `true`.
+    pub fn udp_push(mut self, push: bool) -> Self {
+        self.config.background.udp_push = push;
+        self
+    }
+
+    /// The UDP port servers push to (`udpPort`).
+    ///
+    /// Defaults to 0: any free port.
+    pub fn udp_port(mut self, port: u16) -> Self {
+        self.config.background.udp_port = port;
+        self
+    }
+
+    /// The address servers push to (`clientIP`): this host as the servers reach it.
+    ///
+    /// Defaults to the address of the interface that routes to the first server.
+    pub fn client_ip(mut self, ip: std::net::IpAddr) -> Self {
+        self.config.background.client_ip = Some(ip);
+        self
+    }
+
+    /// How long stopping ([`stop_subscribe`](NamingClient::stop_subscribe),
+    /// [`shutdown`](NamingClient::shutdown), dropping the last clone) waits for a listener
+    /// or a request still running before leaving its thread to end on its own.
+    ///
+    /// Defaults to 5 seconds.
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.config.background.stop_timeout = timeout;
+        self
+    }
+
+    /// Whether [`shutdown`](NamingClient::shutdown) deregisters the instances the client keeps
+    /// alive with heartbeats. Dropping the client never does.
+    ///
+    /// Defaults to `false`.
+    pub fn deregister_on_shutdown(mut self, deregister: bool) -> Self {
+        self.config.background.deregister_on_shutdown = deregister;
+        self
+    }
+
     /// Checks the settings, prepares the connection pool and, with a username, logs in.
     ///
     /// # Errors
@@ -256,7 +379,10 @@ impl NamingClientBuilder {
     ///   namespace, a username without password (or the reverse), an access key without
     ///   secret key (or the reverse), a zero timeout or response size, a user agent that is
     ///   not a valid header, or a CA file that cannot be read or holds no certificate.
+    ///   Also zero thread counts or intervals of heartbeats and subscriptions.
     /// - [`Error::Server`] when the login is refused (a wrong password: status 403).
+    /// - [`Error::Io`] when the UDP socket for pushes cannot be bound (the
+    ///   [`udp_port`](Self::udp_port) is in use).
     ///
     /// When no server answers the login, the client is still built and logs in on its first
     /// call, as a client without credentials would only find out then.
@@ -333,9 +459,12 @@ impl NamingClientBuilder {
             max_idle_connections: c.max_idle_connections,
             root_certs,
         });
+        let background = background::prepare(c.background, transport.servers())?;
         transport.log_in_early()?;
         Ok(NamingClient {
-            inner: Arc::new(ClientInner::new(transport, c.namespace)),
+            inner: Arc::new_cyclic(|client| {
+                ClientInner::new(transport, c.namespace, background.start(client.clone()))
+            }),
         })
     }
 }

@@ -109,13 +109,22 @@ impl<'a> DeregisterInstance<'a> {
 
     /// Deregisters the instance. Servers answer success for an unknown instance too.
     ///
+    /// The client's heartbeats for the instance stop first (and a beat in flight is waited
+    /// for, so it cannot bring the instance back), whether or not the deregistration then
+    /// succeeds.
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
     /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers.
     pub fn send(self) -> Result<(), Error> {
         self.errors.into_result()?;
-        self.client.inner.deregister(&self.instance, self.ephemeral)
+        let inner = &self.client.inner;
+        let background = inner.background();
+        background
+            .heartbeats
+            .remove(&self.instance, background.stop_timeout());
+        inner.deregister(&self.instance, self.ephemeral)
     }
 }
 

@@ -103,24 +103,36 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod background;
 mod beat_info;
 mod client;
 mod client_builder;
 mod deregister;
+mod disk_cache;
 mod error;
 mod get;
+mod heartbeat;
 mod heartbeat_request;
 mod instance;
 mod lenient;
 mod list;
 mod modify;
+mod notifier;
 mod params;
+mod poller;
+mod push_receiver;
 mod register;
+mod select;
 mod server_list;
+mod service_event;
 mod service_info;
 mod signature;
+mod subscribe;
+mod subscriber;
+mod subscription;
 mod transport;
 mod validate;
+mod worker;
 
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 pub use client::NamingClient;
@@ -133,4 +145,8 @@ pub use instance::{Instance, DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE};
 pub use list::ListInstances;
 pub use modify::ModifyInstance;
 pub use register::RegisterInstance;
+pub use select::SelectInstance;
+pub use service_event::ServiceEvent;
 pub use service_info::{grouped_name, ServiceInfo, GROUP_SEPARATOR};
+pub use subscribe::{Subscribe, Unsubscribe};
+pub use subscription::ListenerId;

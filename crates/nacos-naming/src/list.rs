@@ -156,6 +156,11 @@ impl<'a> ListInstances<'a> {
 
     /// Lists the instances. Disabled instances are never listed.
     ///
+    /// When no server answers and the client subscribes to the service (same group,
+    /// namespace and clusters), the subscription's last list is returned instead, and with
+    /// [`load_cache_at_start`](crate::NamingClientBuilder::load_cache_at_start) the disk
+    /// cache's; `healthy_only` is then applied by the client.
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
@@ -163,7 +168,27 @@ impl<'a> ListInstances<'a> {
     /// [`Error::Decode`] when the answer is not a service.
     pub fn send(self) -> Result<ServiceInfo, Error> {
         self.errors.into_result()?;
-        self.client.inner.list(&self.query)
+        let inner = &self.client.inner;
+        match inner.list(&self.query) {
+            Err(Error::Request(failure)) => {
+                let q = &self.query;
+                let key = crate::background::subscription_key(&q.service, &q.clusters);
+                match inner.background().fallback_list(&key) {
+                    Some(mut known) => {
+                        log::debug!(
+                            "no server answered; listing {} from memory",
+                            key.grouped_name()
+                        );
+                        if q.healthy_only {
+                            known.hosts.retain(|i| i.healthy);
+                        }
+                        Ok(known)
+                    }
+                    None => Err(Error::Request(failure)),
+                }
+            }
+            answer => answer,
+        }
     }
 }
 

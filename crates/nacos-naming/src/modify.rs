@@ -46,6 +46,21 @@ impl Modification {
         r
     }
 
+    /// `r` with the named fields changed.
+    pub(crate) fn merge_into(&self, r: &Registration) -> Registration {
+        let mut r = r.clone();
+        if let Some(w) = self.weight {
+            r.weight = w;
+        }
+        if let Some(e) = self.enabled {
+            r.enabled = e;
+        }
+        if let Some(m) = &self.metadata {
+            r.metadata = m.clone();
+        }
+        r
+    }
+
     fn names_everything(&self) -> bool {
         self.weight.is_some() && self.enabled.is_some() && self.metadata.is_some()
     }
@@ -225,7 +240,18 @@ impl<'a> ModifyInstance<'a> {
     /// cannot be understood.
     pub fn send(self) -> Result<(), Error> {
         self.errors.into_result()?;
-        self.client.inner.modify(&self.modification)
+        let inner = &self.client.inner;
+        inner.modify(&self.modification)?;
+        // The instance's heartbeats (and a re-registration after the server lost it) now
+        // carry the change; made persistent, it is no longer beaten.
+        let m = &self.modification;
+        let heartbeats = &inner.background().heartbeats;
+        if m.ephemeral == Some(false) {
+            heartbeats.remove(&m.instance, inner.background().stop_timeout());
+        } else {
+            heartbeats.update(&m.instance, |r| m.merge_into(r));
+        }
+        Ok(())
     }
 }
 

@@ -81,6 +81,8 @@ pub(crate) fn expect_ok(call: &Call, body: &str) {
 pub struct RegisterInstance<'a> {
     client: &'a NamingClient,
     registration: Registration,
+    heartbeat: bool,
+    heartbeat_interval: Option<std::time::Duration>,
     errors: FirstError,
 }
 
@@ -91,6 +93,8 @@ impl<'a> RegisterInstance<'a> {
         RegisterInstance {
             client,
             registration: Registration::new(instance),
+            heartbeat: true,
+            heartbeat_interval: None,
             errors,
         }
     }
@@ -200,15 +204,69 @@ impl<'a> RegisterInstance<'a> {
         self
     }
 
-    /// Registers the instance.
+    /// Whether the client keeps an ephemeral instance alive with heartbeats from now until
+    /// it is removed (see [`NamingClient::remove_naming_instance`]) or the client stops.
+    /// `false` leaves the beats to the caller ([`NamingClient::send_heartbeat`]) and stops
+    /// beats an earlier registration of the same instance started. Persistent instances are
+    /// never beaten.
+    ///
+    /// Defaults to `true`.
+    pub fn heartbeat(mut self, heartbeat: bool) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// The interval of this instance's heartbeats, instead of the one the server asks for
+    /// (`clientBeatInterval`, 5 s on every known server) or the client's
+    /// [`heartbeat_interval`](crate::NamingClientBuilder::heartbeat_interval).
+    ///
+    /// Defaults to the instance's `preserved.heart.beat.interval` metadata (milliseconds) when
+    /// it has one, else the client's setting, else the server's.
+    pub fn heartbeat_interval(mut self, interval: std::time::Duration) -> Self {
+        if interval.is_zero() {
+            self.errors.check(Err(Error::invalid(
+                "heartbeat_interval",
+                "must be above zero",
+            )));
+        }
+        self.heartbeat_interval = Some(interval);
+        self
+    }
+
+    /// Registers the instance and, when it is ephemeral, keeps it alive with heartbeats
+    /// (unless [`heartbeat(false)`](Self::heartbeat)). Registering the same instance again
+    /// (same service, group, namespace, ip, port and cluster) replaces what its beats carry.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidParam`] for the first invalid argument, before anything is sent;
-    /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers.
+    /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers;
+    /// [`Error::Shutdown`] after [`shutdown`](NamingClient::shutdown) (nothing sent).
     pub fn send(self) -> Result<(), Error> {
         self.errors.into_result()?;
-        self.client.inner.register(&self.registration)
+        let inner = &self.client.inner;
+        let keep_alive = self.heartbeat && self.registration.ephemeral;
+        let heartbeats = &inner.background().heartbeats;
+        if keep_alive {
+            inner.background().check_open()?;
+        } else {
+            heartbeats.remove(
+                &self.registration.instance,
+                inner.background().stop_timeout(),
+            );
+        }
+        inner.register(&self.registration)?;
+        if keep_alive {
+            let metadata = self.registration.metadata.iter();
+            let interval = self.heartbeat_interval.or_else(|| {
+                crate::heartbeat::interval_from_metadata(
+                    metadata.map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+            });
+            let key = self.registration.instance.clone();
+            heartbeats.add(key, self.registration, interval)?;
+        }
+        Ok(())
     }
 }
 
