@@ -1,5 +1,6 @@
-//! Username/password auth against real servers in auth mode: the client logs in, every call
-//! carries the token and succeeds; a wrong password or no credentials is the server's 403.
+//! Username/password auth against real servers in auth mode (rnacos and the devserver): the
+//! client logs in, every call carries the token and succeeds; a wrong password or no
+//! credentials is the server's 403.
 //!
 //! (That the token is on every request is checked request by request against a recorder in
 //! `wire_python.rs`.)
@@ -107,4 +108,34 @@ fn rnacos_without_credentials_is_403() {
     skip_unless_rnacos!();
     let server = Rnacos::builder().auth(true).start().unwrap();
     assert_forbidden(&server.address(), None);
+}
+
+fn devserver_with_auth() -> nacos_devserver::DevServer {
+    nacos_devserver::DevServer::builder()
+        .bind("127.0.0.1:0")
+        .auth("nacos", "secret")
+        .start()
+        .expect("start the devserver in auth mode")
+}
+
+/// The devserver in auth mode: log in, every seed call succeeds with the token.
+#[test]
+fn devserver_login_then_every_call_succeeds() {
+    let server = devserver_with_auth();
+    let client = client(&server.addr().to_string(), Some(("nacos", "secret"))).unwrap();
+    every_call_succeeds(&client);
+}
+
+/// The devserver in auth mode: a wrong password is Error::Server with status 403.
+#[test]
+fn devserver_wrong_password_is_403() {
+    let server = devserver_with_auth();
+    assert_forbidden(&server.addr().to_string(), Some(("nacos", "wrong")));
+}
+
+/// The devserver in auth mode: a call without credentials is Error::Server with status 403.
+#[test]
+fn devserver_without_credentials_is_403() {
+    let server = devserver_with_auth();
+    assert_forbidden(&server.addr().to_string(), None);
 }

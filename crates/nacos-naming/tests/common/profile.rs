@@ -1,0 +1,223 @@
+//! The servers the conformance suite runs against, and what each one is allowed to do
+//! differently.
+//!
+//! The suite is written once; every test takes a [`Profile`]. The devserver is the reference:
+//! it is held to the official server's behaviour in every detail. rnacos 0.8.8 is a real
+//! server with documented differences (protocol.md §8); each difference is a method here, and a
+//! test that meets one asks the profile instead of weakening its assertion for every server.
+
+use std::time::Duration;
+
+use nacos_naming::{Instance, NamingClient, ServiceInfo};
+use nacos_test_support::{http, Rnacos};
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// nacos-devserver, in-process.
+    DevServer,
+    /// rnacos 0.8.8, a child process.
+    Rnacos,
+}
+
+/// A server the suite runs against.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub kind: Kind,
+}
+
+/// How fast ephemeral instances lose their health: the shortest each server allows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Short health timeouts, for the tests that wait for an instance to turn unhealthy.
+    pub short_health_timeout: bool,
+}
+
+enum Handle {
+    Dev(Option<nacos_devserver::DevServer>),
+    Rnacos(Rnacos),
+}
+
+/// A running server; stopped on drop.
+pub struct Server {
+    handle: Handle,
+    address: String,
+}
+
+impl Profile {
+    /// The devserver, or `None` never: it is always there.
+    pub fn devserver() -> Option<Profile> {
+        Some(Profile {
+            kind: Kind::DevServer,
+        })
+    }
+
+    /// rnacos, or `None` after printing that the test is skipped (a failure under CI).
+    pub fn rnacos() -> Option<Profile> {
+        nacos_test_support::rnacos_or_skip().map(|_| Profile { kind: Kind::Rnacos })
+    }
+
+    /// Starts a server with default timeouts.
+    pub fn start(&self) -> Server {
+        self.start_with(Options::default())
+    }
+
+    /// Starts a server.
+    pub fn start_with(&self, options: Options) -> Server {
+        match self.kind {
+            Kind::DevServer => {
+                let mut builder = nacos_devserver::DevServer::builder().bind("127.0.0.1:0");
+                if options.short_health_timeout {
+                    builder = builder
+                        .health_timeout(Duration::from_millis(500))
+                        .expire_timeout(Duration::from_secs(60));
+                }
+                let server = builder.start().expect("start the devserver");
+                let address = server.addr().to_string();
+                Server {
+                    handle: Handle::Dev(Some(server)),
+                    address,
+                }
+            }
+            Kind::Rnacos => {
+                let mut builder = Rnacos::builder();
+                if options.short_health_timeout {
+                    // rnacos counts in seconds, adds about 3 s and checks every 2 s.
+                    builder = builder.health_timeout_secs(1).instance_timeout_secs(120);
+                }
+                let server = builder.start().expect("start rnacos");
+                let address = server.address();
+                Server {
+                    handle: Handle::Rnacos(server),
+                    address,
+                }
+            }
+        }
+    }
+
+    /// How long an instance without beats may take to turn unhealthy, with short timeouts.
+    pub fn unhealthy_within(&self) -> Duration {
+        match self.kind {
+            Kind::DevServer => Duration::from_secs(5),
+            // 1 s + rnacos's 3 s margin + its 2 s check period, and some slack.
+            Kind::Rnacos => Duration::from_secs(15),
+        }
+    }
+
+    // The tolerances. Each names one documented difference of rnacos from official Nacos.
+
+    /// Whether `clusters=` filters the list. rnacos ignores the filter (protocol.md §8).
+    pub fn filters_clusters(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// Whether the cluster is part of an instance's identity, so one ip:port can be registered
+    /// in two clusters. Not on rnacos (protocol.md §8).
+    pub fn cluster_is_identity(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// Whether `GET /instance` honours `clusterName`. rnacos ignores it (protocol.md §8).
+    pub fn get_honours_cluster(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// Whether a modify that sends `weight=1.0` applies it. rnacos ignores that value
+    /// (protocol.md §2: it "ignores weight=1.0").
+    pub fn applies_weight_one_on_modify(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// The status of an answer about an instance that does not exist: 404 officially; rnacos
+    /// answers 500 with a text for nearly every error (protocol.md §1).
+    pub fn not_found_status(&self) -> u16 {
+        match self.kind {
+            Kind::DevServer => 404,
+            Kind::Rnacos => 500,
+        }
+    }
+
+    /// Whether `healthy=false` on registration is kept. rnacos 0.8.8 registers every instance
+    /// healthy whatever the flag says (seen on the wire: the client sends `healthy=false`; not
+    /// in protocol.md §8, which lists the differences known before this suite ran).
+    pub fn keeps_registered_unhealthy_flag(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// Whether a beat without a body for an unknown instance answers code 20404. rnacos answers
+    /// 10200 and re-creates the instance (protocol.md §8).
+    pub fn light_beat_for_unknown_answers_20404(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+}
+
+impl Server {
+    /// `127.0.0.1:port`.
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    /// A client of this server alone.
+    pub fn client(&self) -> NamingClient {
+        self.client_builder().build().expect("build a client")
+    }
+
+    /// A client builder already pointed at this server, with a short timeout.
+    pub fn client_builder(&self) -> nacos_naming::NamingClientBuilder {
+        NamingClient::builder()
+            .server_addresses(self.address.as_str())
+            .timeout(Duration::from_secs(5))
+    }
+
+    /// The service's instances as the server holds them, asked without the client under test
+    /// (disabled and unhealthy ones included where the server lists them).
+    pub fn hosts(&self, service: &str, group: &str, namespace: Option<&str>) -> Vec<Instance> {
+        let mut path = format!(
+            "/nacos/v1/ns/instance/list?serviceName={service}&groupName={group}&healthyOnly=false"
+        );
+        if let Some(namespace) = namespace {
+            path.push_str(&format!("&namespaceId={namespace}"));
+        }
+        let answer = http(&self.address, "GET", &path).expect("list through raw http");
+        assert_eq!(answer.status, 200, "raw list: {}", answer.body);
+        serde_json::from_str::<ServiceInfo>(&answer.body)
+            .expect("a service info")
+            .hosts
+    }
+
+    /// Registers an ephemeral instance without the client under test, so no client beats it.
+    pub fn register_raw(&self, service: &str, ip: &str, port: u16) {
+        let path = format!(
+            "/nacos/v1/ns/instance?serviceName={service}&ip={ip}&port={port}&ephemeral=true"
+        );
+        let answer = http(&self.address, "POST", &path).expect("register through raw http");
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (200, "ok"),
+            "raw register"
+        );
+    }
+
+    /// Sends a beat without a body (a "light" beat), without the client under test.
+    pub fn light_beat_raw(&self, service: &str, ip: &str, port: u16) -> String {
+        let path = format!("/nacos/v1/ns/instance/beat?serviceName={service}&ip={ip}&port={port}");
+        http(&self.address, "PUT", &path).expect("light beat").body
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        match &mut self.handle {
+            Handle::Dev(server) => {
+                if let Some(server) = server.take() {
+                    let stopped = server.shutdown();
+                    // Not while unwinding: a second panic would abort the test run.
+                    if !std::thread::panicking() {
+                        stopped.expect("the devserver shuts down cleanly");
+                    }
+                }
+            }
+            Handle::Rnacos(server) => server.kill(),
+        }
+    }
+}
