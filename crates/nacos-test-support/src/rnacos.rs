@@ -6,11 +6,15 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tempfile::TempDir;
 
 use crate::{free_port, http, rnacos_path, wait_until};
+
+/// Held while a server starts; see `Rnacos::spawn_ready`.
+static START_LOCK: Mutex<()> = Mutex::new(());
 
 /// The admin account rnacos creates in auth mode.
 const ADMIN: (&str, &str) = ("admin", "admin");
@@ -187,13 +191,14 @@ impl Rnacos {
     /// Kills the process if it runs, then starts it again on the same ports with the same data
     /// directory, and waits until it answers.
     pub fn restart(&mut self) -> io::Result<()> {
+        let _one_at_a_time = START_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut tries = 0;
         loop {
             self.kill();
             self.spawn()?;
             match self.wait_ready() {
                 // A start-up panic (see `spawn_ready`): the same again.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted && tries < 4 => tries += 1,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && tries < 9 => tries += 1,
                 other => return other,
             }
         }
@@ -207,9 +212,11 @@ impl Rnacos {
     fn spawn_ready(builder: RnacosBuilder, role: Role) -> io::Result<Rnacos> {
         // Another process may take a free port before rnacos binds it, and rnacos 0.8.8
         // sometimes panics in its raft start-up when the machine is busy (an actor used before
-        // it is wired): try again, on new ports, in a new directory.
+        // it is wired): try again, on new ports, in a new directory. Starts are taken one at a
+        // time in this process, which makes that panic much rarer when tests run in parallel.
+        let _one_at_a_time = START_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut last_error = None;
-        for _ in 0..5 {
+        for _ in 0..10 {
             let mut server = Rnacos::spawn_new(builder.clone(), role.clone())?;
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
