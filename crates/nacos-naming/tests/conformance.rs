@@ -689,6 +689,11 @@ mod cases {
             "the beat refreshed the instance, made no new one: {hosts:?}"
         );
         assert!(hosts[0].healthy);
+        assert_eq!(
+            hosts[0].cluster_name, "production",
+            "the beat keeps the instance in its cluster (rnacos takes the cluster from the \
+             beat's clusterName query parameter, not from the beat body)"
+        );
 
         let minimal = client.send_heartbeat(&service, IP, 8080).send().unwrap();
         assert_eq!(
@@ -867,6 +872,36 @@ mod cases {
             .get_naming_instance(unique("no-such-service"), IP, 8080)
             .send();
         assert_server_refusal(profile, result.map(drop), profile.not_found_status());
+    }
+
+    pub fn malformed_grouped_name_is_the_servers_refusal(profile: &Profile) {
+        let server = profile.start();
+        let client = server.client();
+        // `@@name` passes the client's checks (a grouped name is allowed) but names no group.
+        let service = format!("@@{}", unique("no-group"));
+        let result = client.add_naming_instance(&service, IP, 8080).send();
+        if let Err(Error::Server { message, .. }) = &result {
+            assert!(
+                message.contains("serviceName"),
+                "names the parameter: {message}"
+            );
+        }
+        assert_server_refusal(profile, result, profile.bad_request_status());
+    }
+
+    pub fn modify_of_an_unknown_instance_is_refused(profile: &Profile) {
+        let server = profile.start();
+        let client = server.client();
+        let service = unique("modify-unknown");
+        let result = client
+            .modify_naming_instance(&service, IP, 8080)
+            .weight(2.0)
+            .send();
+        assert_server_refusal(profile, result, profile.not_found_status());
+        assert!(
+            server.hosts(&service, "DEFAULT_GROUP", None).is_empty(),
+            "nothing was created"
+        );
     }
 
     /// An `Error::Server` with the expected status and a non-empty text from the server,
@@ -1052,6 +1087,20 @@ macro_rules! conformance {
         fn failover_past_a_closed_port() {
             let Some(p) = profile() else { return };
             cases::failover_past_a_closed_port(&p);
+        }
+
+        /// A grouped name without a group is the server's 400 (rnacos: 500) naming serviceName.
+        #[test]
+        fn malformed_grouped_name_is_the_servers_refusal() {
+            let Some(p) = profile() else { return };
+            cases::malformed_grouped_name_is_the_servers_refusal(&p);
+        }
+
+        /// Modifying an instance that does not exist is the server's not-found, creating nothing.
+        #[test]
+        fn modify_of_an_unknown_instance_is_refused() {
+            let Some(p) = profile() else { return };
+            cases::modify_of_an_unknown_instance_is_refused(&p);
         }
 
         /// A refusal is Error::Server with the server's status and its own text.

@@ -426,6 +426,37 @@ const FIXES: &[Fix] = &[
         },
     },
     Fix {
+        name: "beat names the instance in the query too",
+        reason: "as the Java client does, the beat may carry clusterName, ip and port as query \
+                 parameters besides the beat body; rnacos takes the cluster from clusterName and \
+                 moves an instance beaten without it to DEFAULT",
+        always_seen: false,
+        apply: |step| {
+            let name = step.name;
+            let mut seen = false;
+            for (p, r) in pairs(step, "PUT", BEAT) {
+                let body: serde_json::Value =
+                    serde_json::from_str(r.query.get("beat").expect("a full beat")).unwrap();
+                for (key, field) in [("clusterName", "cluster"), ("ip", "ip"), ("port", "port")] {
+                    if p.query.contains_key(key) {
+                        continue;
+                    }
+                    if let Some(value) = r.query.remove(key) {
+                        let expected = match &body[field] {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Number(n) => n.as_f64().unwrap().to_string(),
+                            serde_json::Value::Null => "DEFAULT".to_owned(),
+                            other => other.to_string(),
+                        };
+                        assert_eq!(number_or(&value), expected, "{name}: {key}");
+                        seen = true;
+                    }
+                }
+            }
+            seen
+        },
+    },
+    Fix {
         name: "automatic heartbeats",
         reason: "this client beats the ephemeral instances it registered, in the background; \
                  beats that land in other steps are not part of the call",
@@ -475,6 +506,14 @@ fn normalise(recorded: &Recorded) -> Request {
         path: recorded.path.clone(),
         query: fix(&recorded.query),
         body: fix(&recorded.body),
+    }
+}
+
+/// A port or weight as the JSON normalisation writes it; other text as it is.
+fn number_or(text: &str) -> String {
+    match text.parse::<f64>() {
+        Ok(f) if text.chars().all(|c| c.is_ascii_digit() || c == '.') => f.to_string(),
+        _ => text.to_owned(),
     }
 }
 

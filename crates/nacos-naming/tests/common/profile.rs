@@ -137,6 +137,15 @@ impl Profile {
         }
     }
 
+    /// The status of a refused parameter the client cannot check itself: 400 officially;
+    /// rnacos answers 500 with a text (protocol.md §1).
+    pub fn bad_request_status(&self) -> u16 {
+        match self.kind {
+            Kind::DevServer => 400,
+            Kind::Rnacos => 500,
+        }
+    }
+
     /// Whether `healthy=false` on registration is kept. rnacos 0.8.8 registers every instance
     /// healthy whatever the flag says (seen on the wire: the client sends `healthy=false`; not
     /// in protocol.md §8, which lists the differences known before this suite ran).
