@@ -226,7 +226,7 @@ mod cases {
         if profile.filters_clusters() {
             assert_eq!(clusters, [("production", 1001), ("staging", 1002)]);
         } else {
-            // rnacos ignores `clusters` and lists every cluster (protocol.md §8); the
+            // rnacos ignores `clusters` and lists every cluster; the
             // clusters asked for are there, with the right names.
             assert_eq!(
                 clusters,
@@ -563,7 +563,7 @@ mod cases {
         if profile.applies_weight_one_on_modify() {
             assert_eq!(after_enable.weight, 1.0);
         } else {
-            // rnacos ignores weight=1.0 on a modify (protocol.md §2).
+            // rnacos ignores weight=1.0 on a modify.
             assert_eq!(after_enable.weight, 2.0);
         }
         assert_eq!(
@@ -726,7 +726,7 @@ mod cases {
                 "{light:?}"
             );
         } else {
-            // rnacos answers 10200 for an unknown instance (protocol.md §8).
+            // rnacos answers 10200 for an unknown instance.
             assert_eq!(light.code, BEAT_OK, "{light:?}");
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! The suite is written once; every test takes a [`Profile`]. The devserver is the reference:
 //! it is held to the official server's behaviour in every detail. rnacos 0.8.8 is a real
-//! server with documented differences (protocol.md §8); each difference is a method here, and a
+//! server with known differences from official Nacos; each difference is a method here, and a
 //! test that meets one asks the profile instead of weakening its assertion for every server.
 
 use std::time::Duration;
@@ -106,30 +106,30 @@ impl Profile {
 
     // The tolerances. Each names one documented difference of rnacos from official Nacos.
 
-    /// Whether `clusters=` filters the list. rnacos ignores the filter (protocol.md §8).
+    /// Whether `clusters=` filters the list. rnacos ignores the filter.
     pub fn filters_clusters(&self) -> bool {
         self.kind == Kind::DevServer
     }
 
     /// Whether the cluster is part of an instance's identity, so one ip:port can be registered
-    /// in two clusters. Not on rnacos (protocol.md §8).
+    /// in two clusters. Not on rnacos.
     pub fn cluster_is_identity(&self) -> bool {
         self.kind == Kind::DevServer
     }
 
-    /// Whether `GET /instance` honours `clusterName`. rnacos ignores it (protocol.md §8).
+    /// Whether `GET /instance` honours `clusterName`. rnacos ignores it.
     pub fn get_honours_cluster(&self) -> bool {
         self.kind == Kind::DevServer
     }
 
     /// Whether a modify that sends `weight=1.0` applies it. rnacos ignores that value
-    /// (protocol.md §2: it "ignores weight=1.0").
+    /// (it leaves the weight as it was).
     pub fn applies_weight_one_on_modify(&self) -> bool {
         self.kind == Kind::DevServer
     }
 
     /// The status of an answer about an instance that does not exist: 404 officially; rnacos
-    /// answers 500 with a text for nearly every error (protocol.md §1).
+    /// answers 500 with a text for nearly every error.
     pub fn not_found_status(&self) -> u16 {
         match self.kind {
             Kind::DevServer => 404,
@@ -138,7 +138,7 @@ impl Profile {
     }
 
     /// The status of a refused parameter the client cannot check itself: 400 officially;
-    /// rnacos answers 500 with a text (protocol.md §1).
+    /// rnacos answers 500 with a text.
     pub fn bad_request_status(&self) -> u16 {
         match self.kind {
             Kind::DevServer => 400,
@@ -147,14 +147,14 @@ impl Profile {
     }
 
     /// Whether `healthy=false` on registration is kept. rnacos 0.8.8 registers every instance
-    /// healthy whatever the flag says (seen on the wire: the client sends `healthy=false`; not
-    /// in protocol.md §8, which lists the differences known before this suite ran).
+    /// healthy whatever the flag says (the client does send `healthy=false`: see the wire
+    /// comparison).
     pub fn keeps_registered_unhealthy_flag(&self) -> bool {
         self.kind == Kind::DevServer
     }
 
     /// Whether a beat without a body for an unknown instance answers code 20404. rnacos answers
-    /// 10200 and re-creates the instance (protocol.md §8).
+    /// 10200 and re-creates the instance.
     pub fn light_beat_for_unknown_answers_20404(&self) -> bool {
         self.kind == Kind::DevServer
     }
