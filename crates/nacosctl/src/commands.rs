@@ -1,0 +1,318 @@
+//! The subcommands: each is one call of the client, then printing.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use nacos_naming::{NamingClient, ServiceEvent, DEFAULT_CLUSTER, DEFAULT_GROUP};
+
+use crate::cli::{
+    BeatArgs, Command, DeregisterArgs, GetArgs, GlobalArgs, InstanceArgs, ListArgs, ModifyArgs,
+    RegisterArgs, SelectArgs, ServiceArgs, ServicesArgs, WatchArgs,
+};
+use crate::exit::{Failure, Status};
+use crate::render::{Printer, ServicePage, Target};
+use crate::stop::{Stop, StopSignal};
+
+/// The longest a connection attempt waits, however long `--timeout` is: an unreachable server
+/// should cost seconds, not the time a slow answer is given.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs one subcommand.
+pub(crate) fn run(global: &GlobalArgs, command: Command) -> Result<Status, Failure> {
+    let out = Printer::new(global.output);
+    // Only `watch` subscribes, so only it needs the UDP socket servers push changes to.
+    let subscription = match &command {
+        Command::Watch(args) => Some(args.poll_interval),
+        _ => None,
+    };
+    let client = connect(global, subscription)?;
+    match command {
+        Command::Register(args) => register(&client, args, out),
+        Command::Deregister(args) => deregister(&client, args, out),
+        Command::Modify(args) => modify(&client, args, out),
+        Command::List(args) => list(&client, args, out),
+        Command::Get(args) => get(&client, args, out),
+        Command::Beat(args) => beat(&client, args, out),
+        Command::Watch(args) => watch(&client, args, out),
+        Command::Services(args) => services(&client, args, out),
+        Command::Select(args) => select(&client, args, out),
+    }
+}
+
+/// The client the global flags describe; with a username it has logged in. `subscription` is
+/// the poll interval of a client that subscribes (`None` inside: the server's).
+fn connect(
+    global: &GlobalArgs,
+    subscription: Option<Option<Duration>>,
+) -> Result<NamingClient, Failure> {
+    let mut builder = NamingClient::builder()
+        .server_addresses(global.server.clone())
+        .set_namespace(global.namespace.clone())
+        .set_username(global.username.clone())
+        .set_password(global.password.as_ref().map(|p| p.expose().to_owned()))
+        .set_access_key(global.access_key.clone())
+        .set_secret_key(global.secret_key.as_ref().map(|s| s.expose().to_owned()))
+        .timeout(global.timeout)
+        .connect_timeout(global.timeout.min(MAX_CONNECT_TIMEOUT))
+        .udp_push(subscription.is_some());
+    if let Some(Some(interval)) = subscription {
+        builder = builder.poll_interval(interval);
+    }
+    builder
+        .build()
+        .map_err(|e| Failure::nacos(format!("cannot connect to {}", global.server), e))
+}
+
+/// A line for a person at a terminal, on stderr: never in a pipe's way, never in a log.
+fn hint(text: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("{text}");
+    }
+}
+
+/// `user-service` in the default group, `G@@user-service` in another: how messages name a
+/// service.
+fn service_label(service: &str, group: Option<&str>) -> String {
+    match group {
+        Some(group) => nacos_naming::grouped_name(group, service),
+        None => service.to_owned(),
+    }
+}
+
+fn instance_label(i: &InstanceArgs) -> String {
+    let service = service_label(&i.service, i.group.as_deref());
+    if i.ip.contains(':') {
+        format!("{service} [{}]:{}", i.ip, i.port)
+    } else {
+        format!("{service} {}:{}", i.ip, i.port)
+    }
+}
+
+fn target(i: &InstanceArgs) -> Target<'_> {
+    Target {
+        service_name: &i.service,
+        group_name: i.group.as_deref().unwrap_or(DEFAULT_GROUP),
+        cluster_name: i.cluster.as_deref().unwrap_or(DEFAULT_CLUSTER),
+        ip: &i.ip,
+        port: i.port,
+    }
+}
+
+fn register(client: &NamingClient, args: RegisterArgs, out: Printer) -> Result<Status, Failure> {
+    let i = &args.instance;
+    // Installed before registering, so a Ctrl-C during the registration still deregisters.
+    let stop = if args.keep_alive {
+        Some(StopSignal::install()?)
+    } else {
+        None
+    };
+    let mut call = client
+        .add_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone())
+        .metadata(args.attributes.metadata.iter().cloned())
+        // Without --keep-alive this process ends at once: beating would only start a thread.
+        .heartbeat(args.keep_alive);
+    if let Some(w) = args.attributes.weight {
+        call = call.weight(w);
+    }
+    if let Some(e) = args.ephemeral.value() {
+        call = call.ephemeral(e);
+    }
+    if let Some(e) = args.enabled.value() {
+        call = call.enabled(e);
+    }
+    if let Some(h) = args.healthy.value() {
+        call = call.healthy(h);
+    }
+    if let Some(interval) = args.beat_interval {
+        call = call.heartbeat_interval(interval);
+    }
+    call.send()
+        .map_err(|e| Failure::nacos(format!("cannot register {}", instance_label(i)), e))?;
+    let printed = out.done("registered", &target(i));
+    let Some(stop) = stop else {
+        printed.map_err(Failure::output)?;
+        return Ok(Status::Success);
+    };
+    // A reader gone already is a reason to stop, but the instance is deregistered all the same.
+    let why = match printed {
+        Ok(()) => {
+            hint("keeping it alive with heartbeats; Ctrl-C deregisters it");
+            stop.wait()
+        }
+        Err(e) => Stop::Output(e),
+    };
+    let removed = client
+        .remove_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone());
+    let removed = match args.ephemeral.value() {
+        Some(e) => removed.ephemeral(e),
+        None => removed,
+    };
+    removed
+        .send()
+        .map_err(|e| Failure::nacos(format!("cannot deregister {}", instance_label(i)), e))?;
+    let printed = out.done("deregistered", &target(i));
+    let status = why.into_result()?;
+    printed.map_err(Failure::output)?;
+    Ok(status)
+}
+
+fn deregister(
+    client: &NamingClient,
+    args: DeregisterArgs,
+    out: Printer,
+) -> Result<Status, Failure> {
+    let i = &args.instance;
+    let mut call = client
+        .remove_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone());
+    if let Some(e) = args.ephemeral.value() {
+        call = call.ephemeral(e);
+    }
+    call.send()
+        .map_err(|e| Failure::nacos(format!("cannot deregister {}", instance_label(i)), e))?;
+    out.done("deregistered", &target(i))
+        .map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn modify(client: &NamingClient, args: ModifyArgs, out: Printer) -> Result<Status, Failure> {
+    let i = &args.instance;
+    let mut call = client
+        .modify_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone())
+        .set_weight(args.attributes.weight)
+        .set_enabled(args.enabled.value());
+    // An empty --metadata list means "leave the metadata as it is", not "clear it".
+    if !args.attributes.metadata.is_empty() {
+        call = call.metadata(args.attributes.metadata.iter().cloned());
+    }
+    if let Some(e) = args.ephemeral.value() {
+        call = call.ephemeral(e);
+    }
+    call.send()
+        .map_err(|e| Failure::nacos(format!("cannot modify {}", instance_label(i)), e))?;
+    out.done("modified", &target(i)).map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn list(client: &NamingClient, args: ListArgs, out: Printer) -> Result<Status, Failure> {
+    let s = &args.service;
+    let service = client
+        .list_naming_instance(&s.service)
+        .set_group_name(s.group.clone())
+        .clusters(s.clusters.iter().cloned())
+        .healthy_only(args.healthy_only)
+        .send()
+        .map_err(|e| Failure::nacos(format!("cannot list {}", service_of(s)), e))?;
+    out.service(&service).map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn service_of(s: &ServiceArgs) -> String {
+    service_label(&s.service, s.group.as_deref())
+}
+
+fn get(client: &NamingClient, args: GetArgs, out: Printer) -> Result<Status, Failure> {
+    let i = &args.instance;
+    let instance = client
+        .get_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone())
+        .send()
+        .map_err(|e| Failure::nacos(format!("cannot get {}", instance_label(i)), e))?;
+    out.instance(&instance).map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn beat(client: &NamingClient, args: BeatArgs, out: Printer) -> Result<Status, Failure> {
+    let i = &args.instance;
+    let mut call = client
+        .send_heartbeat(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone())
+        .metadata(args.attributes.metadata.iter().cloned());
+    if let Some(w) = args.attributes.weight {
+        call = call.weight(w);
+    }
+    if let Some(e) = args.ephemeral.value() {
+        call = call.ephemeral(e);
+    }
+    let answer = call.send().map_err(|e| {
+        Failure::nacos(
+            format!("cannot send a heartbeat for {}", instance_label(i)),
+            e,
+        )
+    })?;
+    if answer.instance_not_found() {
+        log::warn!(
+            "the server does not know {} (code {}): register it",
+            instance_label(i),
+            answer.code
+        );
+    }
+    out.beat(&answer).map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn watch(client: &NamingClient, args: WatchArgs, out: Printer) -> Result<Status, Failure> {
+    let s = &args.service;
+    let stop = StopSignal::install()?;
+    let on_output_error = stop.sender();
+    let listener = move |event: &ServiceEvent| {
+        if let Err(e) = out.event(event) {
+            let _ = on_output_error.send(Stop::Output(e));
+        }
+    };
+    let mut call = client
+        .subscribe(&s.service, listener)
+        .clusters(s.clusters.iter().cloned());
+    if let Some(g) = &s.group {
+        call = call.group_name(g);
+    }
+    call.send()
+        .map_err(|e| Failure::nacos(format!("cannot watch {}", service_of(s)), e))?;
+    hint(&format!("watching {} (Ctrl-C to stop)", service_of(s)));
+    let why = stop.wait();
+    client.stop_subscribe();
+    why.into_result()
+}
+
+fn services(client: &NamingClient, args: ServicesArgs, out: Printer) -> Result<Status, Failure> {
+    let list = client
+        .list_services()
+        .set_group_name(args.group.clone())
+        .page_no(args.page)
+        .page_size(args.page_size)
+        .send()
+        .map_err(|e| Failure::nacos("cannot list services", e))?;
+    let page = ServicePage {
+        count: list.count,
+        page: args.page,
+        page_size: args.page_size,
+        group_name: args.group.as_deref().unwrap_or(DEFAULT_GROUP),
+        services: &list.services,
+    };
+    out.services(&page).map_err(Failure::output)?;
+    Ok(Status::Success)
+}
+
+fn select(client: &NamingClient, args: SelectArgs, out: Printer) -> Result<Status, Failure> {
+    let s = &args.service;
+    let mut call = client
+        .select_one_healthy_instance(&s.service)
+        .clusters(s.clusters.iter().cloned());
+    if let Some(g) = &s.group {
+        call = call.group_name(g);
+    }
+    let instance = call.send().map_err(|e| {
+        Failure::nacos(format!("cannot select an instance of {}", service_of(s)), e)
+    })?;
+    out.instance(&instance).map_err(Failure::output)?;
+    Ok(Status::Success)
+}

@@ -1,0 +1,40 @@
+//! The client's log on stderr: warnings by default (a heartbeat or a poll that fails while
+//! `register --keep-alive` or `watch` runs), more with `-v`, none with `-q`.
+
+use log::{LevelFilter, Log, Metadata, Record};
+
+struct StderrLogger;
+
+static LOGGER: StderrLogger = StderrLogger;
+
+impl Log for StderrLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let level = record.level().as_str().to_ascii_lowercase();
+            let text = crate::exit::one_line(&record.args().to_string());
+            eprintln!("nacosctl: {level}: {text}");
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Logs to stderr from now on: errors only when `quiet`, else warnings, and one level more per
+/// `verbose`.
+pub(crate) fn init(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => LevelFilter::Error,
+        (false, 0) => LevelFilter::Warn,
+        (false, 1) => LevelFilter::Info,
+        (false, 2) => LevelFilter::Debug,
+        (false, _) => LevelFilter::Trace,
+    };
+    // Only fails when a logger is already set, which cannot happen in this binary.
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
