@@ -449,7 +449,7 @@ impl RnacosCluster {
         Ok(())
     }
 
-    /// Where the nodes keep their data, for diagnostics.
+    /// Each node's directory (its working directory, data directory and log), for diagnostics.
     pub fn data_dirs(&self) -> Vec<&Path> {
         self.nodes.iter().map(Rnacos::data_dir).collect()
     }
