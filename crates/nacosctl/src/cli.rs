@@ -36,8 +36,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
-    /// Nacos servers, comma-separated: HOST[:PORT] (port 8848 by default) or
-    /// http(s)://HOST[:PORT]
+    /// Nacos servers, comma-separated, each HOST, HOST:PORT (port 8848 by default) or
+    /// http(s)://HOST:PORT
     #[arg(
         long,
         short = 's',

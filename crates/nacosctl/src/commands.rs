@@ -299,6 +299,14 @@ fn services(client: &NamingClient, args: ServicesArgs, out: Printer) -> Result<S
         services: &list.services,
     };
     out.services(&page).map_err(Failure::output)?;
+    let shown = u64::from(args.page) * u64::from(args.page_size);
+    if list.count > shown {
+        hint(&format!(
+            "{} services in all: --page {} for more",
+            list.count,
+            args.page.saturating_add(1)
+        ));
+    }
     Ok(Status::Success)
 }
 

@@ -153,21 +153,41 @@ fn listed_health(server: &str, service: &str, port: u16) -> Option<bool> {
         .map(|h| h["healthy"] == true)
 }
 
-/// `register --keep-alive` keeps an ephemeral instance healthy well past the server's health
-/// and expiry timeouts, and deregisters it when SIGTERM stops it.
+/// Polls `list` until the unbeaten instance at `witness` has reached `state` (`Some(false)`:
+/// unhealthy, `None`: expired), asserting at every poll that the kept instance at `kept` is
+/// listed and healthy. The witness was registered after the kept instance, so once the server's
+/// timeout has passed for it, it has passed for the kept one too: only beats keep it healthy.
+fn kept_healthy_until(server: &str, kept: u16, witness: u16, state: Option<bool>) {
+    let start = Instant::now();
+    loop {
+        assert_eq!(
+            listed_health(server, "cart", kept),
+            Some(true),
+            "kept alive, {:?} in",
+            start.elapsed()
+        );
+        if listed_health(server, "cart", witness) == state {
+            return;
+        }
+        assert!(
+            start.elapsed() < common::DEADLINE,
+            "the unbeaten instance never reached {state:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `register --keep-alive` keeps an ephemeral instance healthy past the server's expiry
+/// timeout, at the interval the server asks for, and deregisters it when SIGTERM stops it.
 #[test]
 fn keep_alive_beats_until_sigterm_then_deregisters() {
     let server = devserver_with(
         DevServer::builder()
-            .health_timeout(Duration::from_millis(300))
-            .expire_timeout(Duration::from_millis(600))
-            .beat_interval(Duration::from_millis(50)),
+            .health_timeout(Duration::from_millis(600))
+            .expire_timeout(Duration::from_millis(1200))
+            .beat_interval(Duration::from_millis(100)),
     );
     let s = server.addr().to_string();
-    // A second, healthy instance that is never beaten: it shows the server's timeouts at work
-    // (and keeps the protection threshold from marking every instance healthy).
-    run(&s, &["register", "cart", "10.3.0.9", "6009"]).ok();
-
     let mut alive = Running::start(
         &s,
         &[
@@ -182,23 +202,9 @@ fn keep_alive_beats_until_sigterm_then_deregisters() {
     );
     let registered = json_lines(&alive.line_where(|_| true))[0].clone();
     assert_eq!(registered["result"], "registered");
-
-    // Three expiry periods: the unbeaten instance goes, the kept one stays healthy throughout.
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1800) {
-        assert_eq!(
-            listed_health(&s, "cart", 6001),
-            Some(true),
-            "kept alive after {:?}",
-            start.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        listed_health(&s, "cart", 6009),
-        None,
-        "the unbeaten instance expired"
-    );
+    // An instance nobody beats: it shows the server's timeouts at work.
+    run(&s, &["register", "cart", "10.3.0.9", "6009"]).ok();
+    kept_healthy_until(&s, 6001, 6009, None);
 
     let end = alive.signal_and_wait("TERM");
     assert_eq!(end.code(), 0, "{end:?}");
@@ -220,16 +226,11 @@ fn keep_alive_beats_until_sigterm_then_deregisters() {
 fn keep_alive_honours_the_beat_interval_flag_and_ctrl_c() {
     let server = devserver_with(
         DevServer::builder()
-            .health_timeout(Duration::from_millis(300))
+            .health_timeout(Duration::from_millis(600))
             .expire_timeout(Duration::from_secs(60))
             .beat_interval(Duration::from_secs(60)),
     );
     let s = server.addr().to_string();
-    run(
-        &s,
-        &["register", "cart", "10.3.0.9", "6009", "--persistent"],
-    )
-    .ok();
     let mut alive = Running::start(
         &s,
         &[
@@ -239,7 +240,7 @@ fn keep_alive_honours_the_beat_interval_flag_and_ctrl_c() {
             "6002",
             "--keep-alive",
             "--beat-interval",
-            "50ms",
+            "100ms",
             "--cluster",
             "blue",
             "--metadata",
@@ -251,16 +252,9 @@ fn keep_alive_honours_the_beat_interval_flag_and_ctrl_c() {
         line,
         "registered cart 10.3.0.2:6002 (cluster blue, group DEFAULT_GROUP)"
     );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1000) {
-        assert_eq!(
-            listed_health(&s, "cart", 6002),
-            Some(true),
-            "after {:?}",
-            start.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run(&s, &["register", "cart", "10.3.0.9", "6009"]).ok();
+    kept_healthy_until(&s, 6002, 6009, Some(false));
+
     let end = alive.signal_and_wait("INT");
     assert_eq!(end.code(), 0, "{end:?}");
     assert_eq!(
