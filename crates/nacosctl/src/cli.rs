@@ -107,7 +107,7 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) output: Output,
 
-    /// Print more of what the client does on stderr (-v: info, -vv: debug)
+    /// Print more of what the client does on stderr (-v: info, -vv: debug, -vvv: every call)
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 

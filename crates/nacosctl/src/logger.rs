@@ -8,8 +8,10 @@ struct StderrLogger;
 static LOGGER: StderrLogger = StderrLogger;
 
 impl Log for StderrLogger {
+    /// The client's own records only: its dependencies log whole request URLs at debug level,
+    /// and those carry the access token.
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        metadata.level() <= log::max_level() && is_client(metadata.target())
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -21,6 +23,10 @@ impl Log for StderrLogger {
     }
 
     fn flush(&self) {}
+}
+
+fn is_client(target: &str) -> bool {
+    target == "nacos_naming" || target.starts_with("nacos_naming::")
 }
 
 /// Logs to stderr from now on: errors only when `quiet`, else warnings, and one level more per
@@ -36,5 +42,18 @@ pub(crate) fn init(verbose: u8, quiet: bool) {
     // Only fails when a logger is already set, which cannot happen in this binary.
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_client_is_heard() {
+        assert!(is_client("nacos_naming"));
+        assert!(is_client("nacos_naming::heartbeat"));
+        assert!(!is_client("ureq::unversioned::transport"));
+        assert!(!is_client("nacos_naming_other"));
     }
 }

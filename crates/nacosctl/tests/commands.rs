@@ -651,6 +651,24 @@ fn the_password_is_never_printed() {
     let anonymous = run(s, &["list", "svc"]);
     assert!(anonymous.fails(4).contains("403"));
 
+    // The most verbose log names the calls, never the password or the token.
+    let traced = run(
+        s,
+        &[
+            "-vvv",
+            "list",
+            "svc",
+            "--username",
+            "nacos",
+            "--password",
+            "s3cret-pw",
+        ],
+    );
+    assert!(traced.status.success(), "{traced:?}");
+    assert!(traced.stderr.contains("/nacos/v1/auth/login"), "{traced:?}");
+    assert!(!traced.stderr.contains("s3cret-pw"), "{}", traced.stderr);
+    assert!(!traced.stderr.contains("accessToken"), "{}", traced.stderr);
+
     let help = nacosctl(s)
         .args(["list", "--help"])
         .env("NACOS_PASSWORD", "s3cret-pw")
