@@ -126,8 +126,9 @@ impl<B: Beater> Heartbeats<B> {
     }
 
     /// Keeps `key` alive with `registration`, replacing what an earlier call gave for the
-    /// same instance (its beats then carry the new registration). The first beat goes one
-    /// interval from now. `interval` overrides every other source of the interval.
+    /// same instance (its beats then carry the new registration). `interval` overrides every
+    /// other source of the interval. Without any override the first beat goes at once, to
+    /// learn the interval the server wants; with one, an interval from now.
     pub(crate) fn add(
         &self,
         key: B::Key,
@@ -157,6 +158,11 @@ impl<B: Beater> Heartbeats<B> {
         let id = state.next_id;
         state.next_id += 1;
         let interval = interval_override.unwrap_or(DEFAULT_BEAT_INTERVAL);
+        let first = if interval_override.is_some() {
+            interval
+        } else {
+            Duration::ZERO
+        };
         state.ids.insert(key.clone(), id);
         state.entries.insert(
             id,
@@ -170,7 +176,7 @@ impl<B: Beater> Heartbeats<B> {
                 failing: false,
             },
         );
-        state.schedule(id, Instant::now() + interval);
+        state.schedule(id, Instant::now() + first);
         shared.ensure_worker(&mut state)?;
         shared.wake.notify_one();
         Ok(())
@@ -576,7 +582,7 @@ mod tests {
     fn takes_the_servers_interval_and_light_beats() {
         let server = Arc::new(FakeServer::default());
         server.known.lock().unwrap().insert("a".into());
-        server.interval_ms.store(100, Ordering::SeqCst);
+        server.interval_ms.store(500, Ordering::SeqCst);
         server.light_enabled.store(true, Ordering::SeqCst);
         let beats = Heartbeats::new(
             server.clone(),
@@ -585,20 +591,23 @@ mod tests {
                 interval: None,
             },
         );
-        // The first beat after the per-instance interval, then the server's.
+        // An overridden interval holds: 1 ms beats, not the server's 500 ms.
         beats
             .add(key(1), "a".into(), Some(Duration::from_millis(1)))
             .unwrap();
-        beats.add(key(2), "b".into(), None).unwrap();
         wait_for("a light beat", || server.count("a", "light") >= 1);
         assert_eq!(server.count("a", "full"), 1);
         let started = Instant::now();
         let before = server.beats("a");
         wait_for("ten more beats", || server.beats("a") >= before + 10);
-        // The override holds: 1 ms beats, not the server's 100 ms.
-        assert!(started.elapsed() < Duration::from_millis(900));
-        // Without an override the default 5 s holds until a server answers.
-        assert_eq!(server.beats("b"), 0);
+        assert!(started.elapsed() < Duration::from_millis(450));
+        // Without one, the first beat goes at once and the server's interval follows.
+        let started = Instant::now();
+        beats.add(key(2), "b".into(), None).unwrap();
+        wait_for("a first beat", || server.beats("b") == 1);
+        assert!(started.elapsed() < Duration::from_millis(400));
+        wait_for("a second beat", || server.beats("b") == 2);
+        assert!(started.elapsed() >= Duration::from_millis(500));
         beats.stop(Duration::from_secs(5));
     }
 
