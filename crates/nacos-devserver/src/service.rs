@@ -3,6 +3,7 @@
 //!
 //! Everything here runs under the service's own lock, so a service never waits on another.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
@@ -26,11 +27,30 @@ const MAX_CACHED_FILTER: usize = 256;
 /// Subscribers kept per service; a bound so a flood of list calls cannot grow memory for ever.
 const MAX_SUBSCRIBERS: usize = 4096;
 
+/// Instance metadata as kept: sorted pairs in one boxed slice. A `BTreeMap` allocates a node
+/// of eleven slots even for one pair (over 500 bytes); this is what keeps 100,000 instances
+/// small.
+pub(crate) type CompactMetadata = Box<[(Box<str>, Box<str>)]>;
+
+fn compact(metadata: Metadata) -> CompactMetadata {
+    metadata
+        .into_iter()
+        .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+        .collect()
+}
+
+fn expand(metadata: &CompactMetadata) -> Metadata {
+    metadata
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// An instance as the registry keeps it; its key (cluster, ip, port) is held by the maps.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
     pub(crate) weight: f64,
-    pub(crate) metadata: Metadata,
+    pub(crate) metadata: CompactMetadata,
     /// The last beat (or registration), in milliseconds on the registry's clock.
     pub(crate) last_beat: u64,
     pub(crate) healthy: bool,
@@ -135,12 +155,15 @@ impl Service {
 
     /// The list answer for `query`, rendered once per change and filter and then shared.
     pub(crate) fn render(&self, state: &mut ServiceState, query: ListQuery<'_>) -> Bytes {
-        let key = (
-            query.clusters.to_owned(),
-            query.healthy_only,
-            query.cache_millis,
-        );
-        if let Some((_, bytes)) = state.renders.iter().find(|(k, _)| *k == key) {
+        let hit = state
+            .renders
+            .iter()
+            .find(|((clusters, healthy_only, cache_millis), _)| {
+                clusters == query.clusters
+                    && *healthy_only == query.healthy_only
+                    && *cache_millis == query.cache_millis
+            });
+        if let Some((_, bytes)) = hit {
             return bytes.clone();
         }
         let info = self.service_info(state, query);
@@ -150,6 +173,11 @@ impl Service {
             if state.renders.len() >= MAX_RENDERS {
                 state.renders.remove(0);
             }
+            let key = (
+                query.clusters.to_owned(),
+                query.healthy_only,
+                query.cache_millis,
+            );
             state.renders.push((key, bytes.clone()));
         }
         bytes
@@ -206,7 +234,7 @@ impl Service {
             ephemeral: r.ephemeral,
             cluster_name: cluster.to_owned(),
             service_name: self.grouped.to_string(),
-            metadata: r.metadata.clone(),
+            metadata: expand(&r.metadata),
         }
     }
 }
@@ -290,31 +318,35 @@ impl ServiceState {
     pub(crate) fn register(&mut self, reg: Registration, now: u64) {
         let record = Record {
             weight: reg.weight,
-            metadata: reg.metadata,
+            metadata: compact(reg.metadata),
             last_beat: now,
             healthy: reg.healthy,
             enabled: reg.enabled,
             ephemeral: reg.ephemeral,
         };
-        let key = (Box::<str>::from(reg.ip), reg.port);
-        let new_hash = record_hash(&reg.cluster, &key.0, key.1, &record);
-        let cluster = self
-            .clusters
-            .entry(reg.cluster.as_str().into())
-            .or_default();
-        let old = cluster.insert(key.clone(), record);
-        let persistent = !cluster[&key].ephemeral;
-        match old {
-            Some(old) if old.same_content(&cluster[&key]) => {}
-            Some(old) => {
-                self.checksum = self
-                    .checksum
-                    .wrapping_sub(record_hash(&reg.cluster, &key.0, key.1, &old))
-                    .wrapping_add(new_hash);
-                self.changed = true;
-                self.persist_changed |= persistent || !old.ephemeral;
+        let new_hash = record_hash(&reg.cluster, &reg.ip, reg.port, &record);
+        let persistent = !record.ephemeral;
+        // Looked up first: the common call re-registers into an existing cluster, and the
+        // entry API would allocate its name every time.
+        let cluster = match self.clusters.get_mut(reg.cluster.as_str()) {
+            Some(cluster) => cluster,
+            None => self
+                .clusters
+                .entry(reg.cluster.as_str().into())
+                .or_default(),
+        };
+        match cluster.entry((reg.ip.into_boxed_str(), reg.port)) {
+            Entry::Occupied(mut slot) => {
+                let old = slot.insert(record);
+                if !old.same_content(slot.get()) {
+                    let old_hash = record_hash(&reg.cluster, &slot.key().0, reg.port, &old);
+                    self.checksum = self.checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
+                    self.changed = true;
+                    self.persist_changed |= persistent || !old.ephemeral;
+                }
             }
-            None => {
+            Entry::Vacant(slot) => {
+                slot.insert(record);
                 self.checksum = self.checksum.wrapping_add(new_hash);
                 self.count += 1;
                 self.changed = true;
@@ -356,7 +388,7 @@ impl ServiceState {
         let before = r.clone();
         r.weight = m.weight;
         r.enabled = m.enabled;
-        r.metadata = m.metadata;
+        r.metadata = compact(m.metadata);
         if let Some(healthy) = m.healthy {
             r.healthy = healthy;
         }
