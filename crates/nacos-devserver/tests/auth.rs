@@ -62,6 +62,20 @@ fn calls_need_a_token() {
         );
         assert_eq!((status, body.as_str()), (200, "ok"));
     }
+    // The token is also read from an `accessToken` header or a Bearer authorization.
+    let (_, answer) = login(&api, "/nacos/v1/auth/login", "s3cret");
+    let token = answer["accessToken"].as_str().unwrap();
+    let url = format!("http://{}{LIST}?serviceName=svc", api.server.addr());
+    let agent = common::agent();
+    let by_header = agent.get(&url).header("accessToken", token).call().unwrap();
+    assert_eq!(by_header.status(), 200);
+    let bearer = format!("Bearer {token}");
+    let by_bearer = agent
+        .get(&url)
+        .header("Authorization", &bearer)
+        .call()
+        .unwrap();
+    assert_eq!(by_bearer.status(), 200);
     // Credentials in the query string work too (what released clients send).
     let (status, body) = api.call(
         "POST",
