@@ -432,6 +432,10 @@ mod cases {
             .unwrap();
         let addresses: Vec<String> = healthy.hosts.iter().map(Instance::address).collect();
         assert_eq!(addresses, [format!("{IP}:1001")]);
+        // healthy_only defaults to false, as in the seed, on every server: rnacos defaults to
+        // true when the parameter is left out, so the client always sends it.
+        let by_default = client.list_naming_instance(&service).send().unwrap();
+        assert_eq!(by_default.hosts.len(), 2, "{by_default:?}");
 
         // A beat heals at once.
         client
