@@ -1126,8 +1126,8 @@ mod rnacos {
     conformance!(Profile::rnacos());
 }
 
-/// Every kind of bad input gets InvalidParam naming the parameter, and not one request leaves
-/// the client (a recorder stands in for the server and counts).
+// A recorder stands in for the server and counts what reaches it.
+/// Every kind of bad input is InvalidParam naming the parameter, and no request is sent.
 #[test]
 fn bad_input_sends_no_request() {
     let recorder = Recorder::start();

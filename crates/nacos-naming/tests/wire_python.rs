@@ -593,8 +593,7 @@ fn run_python(python: &Path, recorder: &Recorder) {
     );
 }
 
-/// nacos-sdk-python 1.0.0 and this client send the same requests for every seed call, but for
-/// the listed deliberate fixes.
+/// nacos-sdk-python 1.0.0 and this client send the same requests but for the listed fixes.
 #[test]
 fn seed_calls_match_nacos_sdk_python_on_the_wire() {
     let python = skip_unless_python!();
@@ -649,8 +648,9 @@ fn seed_calls_match_nacos_sdk_python_on_the_wire() {
     }
 }
 
-/// Where Python cannot be compared (1.0.0's get takes no group): the get and the beat carry
-/// the group asked for, the beat's inner service name grouped too (alibaba/nacos#6693).
+// Where Python cannot be compared: 1.0.0's get takes no group. The beat's inner service name
+// must be grouped too (alibaba/nacos#6693).
+/// The get and the beat carry the group asked for, inside the beat body too.
 #[test]
 fn get_and_beat_carry_the_group() {
     let recorder = Recorder::start();

@@ -2,9 +2,9 @@
 
 use nacos_test_support::{http, skip_unless_rnacos, Rnacos};
 
-/// A started server answers on loopback; a killed one does not; a restarted one answers again
-/// on the same port. (Whether rnacos 0.8.8 brings back a persistent instance after a kill
-/// depends on timing: seen both ways, so not asserted.)
+// Whether rnacos 0.8.8 brings back a persistent instance after a kill depends on timing:
+// seen both ways, so not asserted.
+/// A started server answers; a killed one does not; a restarted one answers on the same port.
 #[test]
 fn starts_kills_and_restarts_on_the_same_port() {
     skip_unless_rnacos!();
