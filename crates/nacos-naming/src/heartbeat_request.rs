@@ -60,11 +60,14 @@ impl BeatRequest {
         if let Some(ns) = &service.namespace_id {
             call = call.param("namespaceId", ns);
         }
+        // The instance is named in the query for full beats too: rnacos reads the cluster only
+        // from `clusterName` and would otherwise move the instance to DEFAULT on every beat.
+        call = call
+            .param("ip", &self.instance.ip)
+            .param("port", self.instance.port.to_string())
+            .param("clusterName", &self.instance.cluster_name);
         if self.light {
-            return call
-                .param("ip", &self.instance.ip)
-                .param("port", self.instance.port.to_string())
-                .param("clusterName", &self.instance.cluster_name);
+            return call;
         }
         let body = BeatBody {
             service_name: &grouped,
@@ -247,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn groups_the_service_name_inside_and_out() {
+    fn groups_the_service_name_inside_and_out_and_names_the_instance() {
         let call = beat().call();
         assert_eq!(call.method(), Method::Put);
         assert_eq!(call.get("serviceName"), Some("G1@@svc"));
@@ -259,7 +262,8 @@ mod tests {
             serde_json::json!({"serviceName":"G1@@svc","ip":"10.0.0.1","port":8080,
                 "weight":1.5,"ephemeral":true,"cluster":"c1","metadata":{"k":"v"}})
         );
-        assert_eq!(call.get("ip"), None);
+        assert_eq!(call.get("ip"), Some("10.0.0.1"));
+        assert_eq!(call.get("clusterName"), Some("c1"));
     }
 
     #[test]
