@@ -238,13 +238,32 @@ impl Background {
     }
 }
 
-impl Drop for Background {
-    fn drop(&mut self) {
+impl Background {
+    /// Stops heartbeats and subscriptions and joins their threads (all but the calling one).
+    fn stop(&self) {
         let mut stuck = self.heartbeats.stop(self.stop_timeout);
         stuck.extend(self.subscriber.stop(self.stop_timeout));
         if !stuck.is_empty() {
             log::warn!("threads still running after the client was dropped: {stuck:?}");
         }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Shared by the clones of one `NamingClient`, and only by them. The core itself may outlive
+/// the last clone for a moment (a beat or poll in progress holds it), so the background is
+/// stopped when the last clone goes, not when the core does: dropping the client joins its
+/// threads before the drop returns.
+pub(crate) struct Clones(pub(crate) Arc<ClientInner>);
+
+impl Drop for Clones {
+    fn drop(&mut self) {
+        self.0.background().stop();
     }
 }
 

@@ -53,6 +53,9 @@ use crate::transport::Transport;
 #[derive(Clone)]
 pub struct NamingClient {
     pub(crate) inner: Arc<ClientInner>,
+    /// Held by the clones and nothing else: dropping the last one stops the background
+    /// threads at once, even while one of them briefly holds `inner`.
+    pub(crate) _clones: Arc<crate::background::Clones>,
 }
 
 /// The state all clones of a client share.

@@ -461,10 +461,12 @@ impl NamingClientBuilder {
         });
         let background = background::prepare(c.background, transport.servers())?;
         transport.log_in_early()?;
+        let inner = Arc::new_cyclic(|client| {
+            ClientInner::new(transport, c.namespace, background.start(client.clone()))
+        });
         Ok(NamingClient {
-            inner: Arc::new_cyclic(|client| {
-                ClientInner::new(transport, c.namespace, background.start(client.clone()))
-            }),
+            _clones: Arc::new(background::Clones(inner.clone())),
+            inner,
         })
     }
 }

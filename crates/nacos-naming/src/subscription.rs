@@ -134,6 +134,8 @@ struct Entry {
 #[derive(Default)]
 struct State {
     entries: HashMap<SubscriptionKey, Entry>,
+    /// Changes applied so far: orders the disk cache's writes.
+    changes: u64,
     listener_keys: HashMap<ListenerId, SubscriptionKey>,
     stopping: bool,
 }
@@ -146,6 +148,8 @@ pub(crate) struct Registry {
     notifier: Notifier,
     policy: Policy,
     cache: Option<Arc<DiskCache>>,
+    /// The change last written to the disk cache, per subscription.
+    cache_written: Mutex<HashMap<SubscriptionKey, u64>>,
 }
 
 impl Registry {
@@ -160,6 +164,7 @@ impl Registry {
             notifier: Notifier::new(notify_threads),
             policy,
             cache,
+            cache_written: Mutex::default(),
         }
     }
 
@@ -298,15 +303,33 @@ impl Registry {
         for id in &entry.listeners {
             self.notifier.send(*id, event.clone());
         }
+        state.changes += 1;
+        let change = state.changes;
         drop(state);
-        if let (Some(cache), false) = (&self.cache, origin == Origin::Cache) {
-            // Written on the receiving thread, after the listeners were queued: a slow disk
-            // delays the next list, never this event.
-            if let Err(e) = cache.write(key, &event.service) {
-                log::warn!("cannot cache the list of {}: {e}", key.grouped_name());
-            }
+        if origin != Origin::Cache {
+            self.write_cache(key, &event.service, change);
         }
         Applied::Changed
+    }
+
+    /// Writes change number `change` of `key` to the disk cache, unless a later change was
+    /// written already. Written on the receiving thread after the listeners were queued (a
+    /// slow disk delays the next list, never this event); the poll and push threads may race
+    /// here, so the change number, not the order of arrival, decides what stays on disk.
+    fn write_cache(&self, key: &SubscriptionKey, service: &ServiceInfo, change: u64) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        let mut written = self.cache_written.lock().unwrap_or_else(|e| e.into_inner());
+        if written.get(key).is_some_and(|done| *done > change) {
+            return;
+        }
+        match cache.write(key, service) {
+            Ok(()) => {
+                written.insert(key.clone(), change);
+            }
+            Err(e) => log::warn!("cannot cache the list of {}: {e}", key.grouped_name()),
+        }
     }
 
     /// Waits until a subscribed service is due for a poll, and hands it out; `None` once the

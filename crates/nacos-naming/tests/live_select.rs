@@ -1,0 +1,127 @@
+//! `select_one_healthy_instance` against the devserver: weighted, healthy and enabled only.
+
+mod live_support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use live_support::{fast_client, unique, Events};
+use nacos_devserver::DevServer;
+use nacos_naming::Error;
+
+/// Picks follow fractional weights; disabled, weight-0 and unhealthy instances are never
+/// picked; with none left the answer is an error, not a panic.
+#[test]
+fn picks_by_weight_among_instances_that_take_traffic() {
+    let server = DevServer::builder()
+        .health_timeout(Duration::from_millis(300))
+        .expire_timeout(Duration::from_secs(60))
+        .start()
+        .unwrap();
+    let client = fast_client(&server.addr().to_string()).build().unwrap();
+    let service = unique("select");
+    let add = |port: u16, weight: f64| {
+        client
+            .add_naming_instance(&service, "10.7.0.1", port)
+            .weight(weight)
+            .cluster_name("c1")
+            .send()
+            .unwrap();
+    };
+    add(1, 0.5);
+    add(2, 1.5);
+    add(3, 0.0);
+    add(4, 1.0);
+    client
+        .modify_naming_instance(&service, "10.7.0.1", 4)
+        .cluster_name("c1")
+        .enabled(false)
+        .send()
+        .unwrap();
+    // Port 5 is registered without beats and turns unhealthy.
+    client
+        .add_naming_instance(&service, "10.7.0.1", 5)
+        .weight(100.0)
+        .cluster_name("c1")
+        .heartbeat(false)
+        .send()
+        .unwrap();
+    assert!(nacos_test_support::wait_until(live_support::WAIT, || {
+        client
+            .list_naming_instance(&service)
+            .send()
+            .unwrap()
+            .hosts
+            .iter()
+            .any(|h| h.port == 5 && !h.healthy)
+    }));
+
+    let mut picks: HashMap<u16, usize> = HashMap::new();
+    for _ in 0..2000 {
+        let instance = client
+            .select_one_healthy_instance(&service)
+            .cluster_name("c1")
+            .send()
+            .unwrap();
+        *picks.entry(instance.port).or_default() += 1;
+    }
+    assert_eq!(
+        picks.keys().filter(|p| ![1, 2].contains(*p)).count(),
+        0,
+        "{picks:?}"
+    );
+    let share = picks[&1] as f64 / 2000.0;
+    assert!(
+        (0.19..0.31).contains(&share),
+        "{share} of picks for weight 0.5 of 2.0"
+    );
+
+    // From a subscription's list: no request, and the same rule.
+    let events = Events::new();
+    client
+        .subscribe(&service, events.listener())
+        .cluster_name("c1")
+        .send()
+        .unwrap();
+    events.nth(1);
+    drop(server);
+    let picked = client
+        .select_one_healthy_instance(&service)
+        .cluster_name("c1")
+        .send()
+        .unwrap();
+    assert!([1, 2].contains(&picked.port));
+
+    let none = client
+        .select_one_healthy_instance(&service)
+        .cluster_name("c2")
+        .send();
+    assert!(matches!(none, Err(Error::Request(_))), "{none:?}");
+}
+
+#[test]
+fn no_qualifying_instance_is_an_error() {
+    let server = DevServer::builder().start().unwrap();
+    let client = fast_client(&server.addr().to_string()).build().unwrap();
+    let service = unique("select-none");
+    let none = client.select_one_healthy_instance(&service).send();
+    assert!(
+        matches!(&none, Err(Error::NoInstanceAvailable { service: s }) if s.ends_with(&service)),
+        "{none:?}"
+    );
+    client
+        .add_naming_instance(&service, "10.7.0.2", 1)
+        .weight(0.0)
+        .send()
+        .unwrap();
+    let none = client.select_one_healthy_instance(&service).send();
+    assert!(
+        matches!(none, Err(Error::NoInstanceAvailable { .. })),
+        "{none:?}"
+    );
+    let bad = client
+        .select_one_healthy_instance(&service)
+        .group_name("a@@b")
+        .send();
+    assert!(matches!(bad, Err(Error::InvalidParam { .. })), "{bad:?}");
+}
