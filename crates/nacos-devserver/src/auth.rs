@@ -105,7 +105,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// 32 random bytes from the operating system, as hex.
-fn random_token() -> Option<String> {
+pub(crate) fn random_token() -> Option<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).ok()?;
     let mut token = String::with_capacity(64);

@@ -42,8 +42,25 @@
 //! | liveness, readiness | `GET /nacos/v1/console/health/liveness`, `…/readiness` | `OK` |
 //!
 //! Parameters are read from the query string and from a form body. Bad parameters answer 400
-//! with a text naming the parameter, unknown services and instances 404, calls without a valid
-//! token in auth mode 403.
+//! with a text naming the parameter (`caused: Param 'ip' is required.;`), unknown services and
+//! instances 404, calls without a valid token in auth mode 403.
+//!
+//! # Where it differs from official Nacos
+//!
+//! - One node, no cluster; persistent instances are not probed: they keep the health they were
+//!   registered or modified with.
+//! - UDP push goes to any client that lists with `udpPort`, whatever its User-Agent (official
+//!   servers push only to known client agents).
+//! - `lastRefTime` is the time of the service's last change (strictly increasing per
+//!   service), not the time of the answer, so identical answers can be cached and compared.
+//! - A modify (`PUT /nacos/v1/ns/instance`) of an unknown instance answers 404; a deregister
+//!   removes the instance whatever its `ephemeral` parameter says; a service may hold
+//!   ephemeral and persistent instances side by side.
+//! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`
+//!   (they are kept 60 s for their `lastRefTime`, then dropped).
+//! - Without auth mode a login succeeds with any credentials (the token is never checked).
+//! - Per-instance timeouts in metadata (`preserved.heart.beat.timeout`, …) are not read; the
+//!   server's timeouts apply to every instance.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

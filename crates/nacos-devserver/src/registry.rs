@@ -287,17 +287,23 @@ impl Registry {
     ) -> Bytes {
         // A subscriber is remembered even before the service exists, so it hears of the first
         // registration; a plain query of an unknown service creates nothing.
-        let service = match subscriber {
-            Some(_) => Some(self.find_or_create(namespace, grouped)),
-            None => self.find(namespace, grouped),
-        };
-        let service = service.unwrap_or_else(|| Arc::new(Service::new(namespace, grouped)));
-        let mut state = service.lock();
-        if let Some(addr) = subscriber {
-            let now = self.now();
-            state.subscribe(addr, query.clusters, now, self.timings.subscriber_ttl);
+        loop {
+            let service = match subscriber {
+                Some(_) => Some(self.find_or_create(namespace, grouped)),
+                None => self.find(namespace, grouped),
+            };
+            let service = service.unwrap_or_else(|| Arc::new(Service::new(namespace, grouped)));
+            let mut state = service.lock();
+            if let Some(addr) = subscriber {
+                if state.removed {
+                    // Dropped by a cleanup meanwhile: subscribe to the one replacing it.
+                    continue;
+                }
+                let now = self.now();
+                state.subscribe(addr, query.clusters, now, self.timings.subscriber_ttl);
+            }
+            return service.render(&mut state, query);
         }
-        service.render(&mut state, query)
     }
 
     /// The live subscribers of `service`, with their cluster filters.
