@@ -328,7 +328,8 @@ impl NamingClientBuilder {
     }
 
     /// Whether subscriptions ask servers to push changes over UDP (a socket is bound when the
-    /// client is built). Servers that do not push are polled either way.
+    /// client is built). Servers that do not push are polled either way. Official Nacos servers
+    /// push only to clients whose [`user_agent`](Self::user_agent) they recognise.
     ///
     /// Defaults to `true`.
     pub fn udp_push(mut self, push: bool) -> Self {

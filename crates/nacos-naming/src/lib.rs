@@ -73,6 +73,42 @@
 //! into every thread that needs it. Calls block the calling thread for at most the connect
 //! timeout plus the timeout, per server tried.
 //!
+//! # Heartbeats and subscriptions
+//!
+//! An ephemeral instance registered with `add_naming_instance` is kept alive from then on: one
+//! scheduler beats every such instance of the client at the interval the server asks for, on at
+//! most [`heartbeat_threads`](NamingClientBuilder::heartbeat_threads) threads whatever the
+//! number of instances, registers it again when a server lost it (code 20404), and never stops
+//! on errors; `remove_naming_instance` stops its beats, `modify_naming_instance` changes what
+//! they carry. [`NamingClient::subscribe`] calls a listener with each change of a service
+//! ([`ServiceEvent`]: the whole list, and what was added, removed and modified), fed by UDP
+//! pushes from servers that push and by polling in any case;
+//! [`select_one_healthy_instance`](NamingClient::select_one_healthy_instance) picks an instance
+//! by weight.
+//!
+//! ```no_run
+//! use nacos_naming::{NamingClient, ServiceEvent};
+//!
+//! let client = NamingClient::new("127.0.0.1:8848")?;
+//! client.add_naming_instance("user-service", "192.168.1.100", 8080).send()?; // beats from now on
+//! let id = client
+//!     .subscribe("user-service", |event: &ServiceEvent| {
+//!         println!("{} instances, {} new", event.service.hosts.len(), event.added.len());
+//!     })
+//!     .send()?;
+//! let instance = client.select_one_healthy_instance("user-service").send()?;
+//! println!("calling {}", instance.address());
+//! client.unsubscribe("user-service").listener(id).send()?;
+//! client.shutdown()?; // or drop the last clone
+//! # Ok::<(), nacos_naming::Error>(())
+//! ```
+//!
+//! The background threads are named `nacos-beat-N`, `nacos-poll`, `nacos-push` and
+//! `nacos-notify`; they start when first needed and hold no strong reference to the client.
+//! Dropping the last clone of the client (or [`NamingClient::shutdown`]) stops them and joins
+//! them before it returns, also when a listener drops it. A listener that captures a clone of
+//! the client keeps the client alive until it is unsubscribed.
+//!
 //! # Servers and failover
 //!
 //! A call starts at the server that answered last (at first a random one) and moves on to the

@@ -156,8 +156,10 @@ fn receive(socket: &UdpSocket, registry: &Registry, servers: &[IpAddr], stop: &A
                 continue
             }
             // ICMP errors from earlier acks surface here on some systems; the socket is fine.
+            // A pause keeps a socket that fails at once, again and again, from spinning.
             Err(e) => {
                 log::debug!("push socket: {e}");
+                std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
         };
