@@ -54,7 +54,7 @@ impl Default for BackgroundConfig {
             poll_interval: None,
             poll_max_backoff: Duration::from_secs(60),
             deliver_empty_lists: true,
-            notify_threads: 2,
+            notify_threads: 4,
             cache_dir: None,
             load_cache_at_start: false,
             udp_push: true,

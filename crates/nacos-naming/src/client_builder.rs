@@ -291,7 +291,8 @@ impl NamingClientBuilder {
 
     /// Whether an empty list from a server reaches subscribers. `false` keeps the last
     /// non-empty list instead (protection against a server that lost its data), at the cost of
-    /// never learning that every instance is gone.
+    /// never learning that every instance is gone; a subscription to an empty service then has
+    /// its first event when the first instance appears.
     ///
     /// Defaults to `true`.
     pub fn deliver_empty_lists(mut self, deliver: bool) -> Self {
@@ -299,10 +300,10 @@ impl NamingClientBuilder {
         self
     }
 
-    /// The most threads calling listeners (`nacos-notify`): this many listeners can block at
-    /// once before others wait.
+    /// The most threads calling listeners (`nacos-notify`), started only when every one is
+    /// busy: fewer listeners than this can block at once without holding up the others.
     ///
-    /// Defaults to 2.
+    /// Defaults to 4.
     pub fn notify_threads(mut self, threads: usize) -> Self {
         self.config.background.notify_threads = threads;
         self
