@@ -1,0 +1,321 @@
+//! `client-list`: sequential `list_naming_instance` calls against one rnacos, by this client, by
+//! a raw keep-alive loop sending the client's exact request (the ceiling for that server) and
+//! by nacos-sdk-python 1.0.0; plus the size of the client's dependency tree.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nacos_naming::NamingClient;
+
+use crate::raw_http::Connection;
+use crate::report::{self, Goal, Table};
+use crate::servers::{RnacosProcess, Server};
+use crate::{capture, python, Result};
+
+const SERVICE: &str = "bench-list";
+
+/// Flags of `client-list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Seconds the client and the raw loop each run per round.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Rounds; the client and the raw loop take turns, so a burst of other work on the
+    /// machine hits both alike.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Seconds the Python client runs.
+    #[arg(long, default_value_t = 5.0)]
+    python_seconds: f64,
+    /// Instances in the listed service.
+    #[arg(long, default_value_t = 10)]
+    instances: u8,
+    /// Leave out nacos-sdk-python.
+    #[arg(long)]
+    skip_python: bool,
+    /// Leave out the dependency count (it runs `cargo tree`).
+    #[arg(long)]
+    skip_tree: bool,
+}
+
+/// Calls made by one side and how long each took.
+#[derive(Debug, Default)]
+struct Sample {
+    calls: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Sample {
+    fn add(&mut self, other: Sample) {
+        self.calls += other.calls;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+    }
+
+    fn per_second(&self) -> f64 {
+        report::rate(self.calls, self.elapsed)
+    }
+
+    fn row(&mut self, side: &str) -> Vec<String> {
+        self.latencies.sort_unstable();
+        let p = |q| report::percentile(&self.latencies, q).map_or("-".into(), micros);
+        vec![
+            side.to_owned(),
+            self.calls.to_string(),
+            format!("{:.1}", self.elapsed.as_secs_f64()),
+            format!("{:.0}", self.per_second()),
+            p(50.0),
+            p(99.0),
+        ]
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{} µs", d.as_micros())
+}
+
+/// Runs the benchmark and prints its tables.
+pub fn run(args: Args) -> Result<()> {
+    let server = RnacosProcess::start()?;
+    let addr = server.addr();
+    println!(
+        "server: {} on {addr}; service {SERVICE:?} with {} instances (kept alive by beats)\n",
+        server.name(),
+        args.instances
+    );
+
+    // Registered by another client, whose heartbeats keep them alive for the whole run.
+    let registrar = NamingClient::new(addr.to_string())?;
+    for i in 0..args.instances {
+        registrar
+            .add_naming_instance(SERVICE, format!("10.0.0.{}", u32::from(i) + 1), 8080)
+            .metadata([("version", "1.0.0")])
+            .send()?;
+    }
+
+    let client = NamingClient::new(addr.to_string())?;
+    let head = capture::request_head(
+        r#"{"name":"DEFAULT_GROUP@@bench-list","hosts":[],"cacheMillis":10000}"#,
+        |address| {
+            if let Ok(c) = NamingClient::new(address) {
+                let _ = c.list_naming_instance(SERVICE).send();
+            }
+        },
+    )?;
+    let request = capture::retarget(&head, addr).into_bytes();
+    println!(
+        "request (the client's, sent as is by the raw loop):\n  {}\n",
+        capture::request_line(&head)
+    );
+
+    check_answers(&client, &request, addr, usize::from(args.instances))?;
+
+    let round = Duration::from_secs_f64(args.seconds);
+    // Warm up both: connections, caches, the server's first allocations.
+    client_loop(&client, Duration::from_millis(300))?;
+    raw_loop(&request, addr, Duration::from_millis(300))?;
+    let mut by_client = Sample::default();
+    let mut by_raw = Sample::default();
+    for _ in 0..args.rounds.max(1) {
+        by_client.add(client_loop(&client, round)?);
+        by_raw.add(raw_loop(&request, addr, round)?);
+    }
+    let by_python = if args.skip_python {
+        None
+    } else {
+        Some(python_loop(addr, args.python_seconds)?)
+    };
+
+    let mut table = Table::new(["side", "calls", "seconds", "calls/s", "p50", "p99"]);
+    table.row(by_client.row("nacos-naming (this client)"));
+    table.row(by_raw.row("raw keep-alive loop (ceiling)"));
+    if let Some(py) = &by_python {
+        table.row(vec![
+            "nacos-sdk-python 1.0.0".into(),
+            py.calls.to_string(),
+            format!("{:.1}", py.seconds),
+            format!("{:.0}", py.per_second()),
+            format!("{:.0} µs", py.p50_us),
+            format!("{:.0} µs", py.p99_us),
+        ]);
+    }
+    table.print();
+    report::goal(
+        "client/raw",
+        by_client.per_second() / by_raw.per_second(),
+        Goal::AtLeast(0.8),
+    );
+    if let Some(py) = &by_python {
+        report::goal(
+            "client/python",
+            by_client.per_second() / py.per_second(),
+            Goal::AtLeast(10.0),
+        );
+    }
+    if !args.skip_tree {
+        let (crates, root) = dependency_count()?;
+        report::goal(
+            &format!(
+                "crates in `cargo tree -p nacos-naming -e normal`, deduplicated ({root} and {} dependencies)",
+                crates - 1
+            ),
+            crates as f64,
+            Goal::AtMost(40.0),
+        );
+    }
+    Ok(())
+}
+
+/// Both sides get the same, complete answer before anything is timed.
+fn check_answers(
+    client: &NamingClient,
+    request: &[u8],
+    addr: SocketAddr,
+    instances: usize,
+) -> Result<()> {
+    let listed = client.list_naming_instance(SERVICE).send()?;
+    if listed.hosts.len() != instances {
+        return Err(format!(
+            "the client lists {} instances, expected {instances}",
+            listed.hosts.len()
+        )
+        .into());
+    }
+    let mut connection = Connection::new(addr);
+    let (status, body) = connection.send(request)?;
+    let answer: serde_json::Value = serde_json::from_slice(body)?;
+    let hosts = answer["hosts"].as_array().map_or(0, Vec::len);
+    if status != 200 || hosts != instances {
+        return Err(format!("the raw request got status {status} with {hosts} hosts").into());
+    }
+    Ok(())
+}
+
+fn client_loop(client: &NamingClient, duration: Duration) -> Result<Sample> {
+    let mut sample = Sample {
+        latencies: Vec::with_capacity(100_000),
+        ..Sample::default()
+    };
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        let t = Instant::now();
+        let service = client.list_naming_instance(SERVICE).send()?;
+        sample.latencies.push(t.elapsed());
+        std::hint::black_box(service);
+        sample.calls += 1;
+    }
+    sample.elapsed = start.elapsed();
+    Ok(sample)
+}
+
+fn raw_loop(request: &[u8], addr: SocketAddr, duration: Duration) -> Result<Sample> {
+    let mut connection = Connection::new(addr);
+    let mut sample = Sample {
+        latencies: Vec::with_capacity(100_000),
+        ..Sample::default()
+    };
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        let t = Instant::now();
+        let (status, body) = connection.send(request)?;
+        sample.latencies.push(t.elapsed());
+        if status != 200 || body.is_empty() {
+            return Err(format!("raw loop: status {status}").into());
+        }
+        sample.calls += 1;
+    }
+    sample.elapsed = start.elapsed();
+    Ok(sample)
+}
+
+/// What `python/list_loop.py` reports.
+#[derive(Debug)]
+struct PythonSample {
+    calls: u64,
+    seconds: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+impl PythonSample {
+    fn per_second(&self) -> f64 {
+        self.calls as f64 / self.seconds.max(1e-9)
+    }
+}
+
+fn python_loop(addr: SocketAddr, seconds: f64) -> Result<PythonSample> {
+    let python = python::interpreter()?;
+    let logs = tempfile::tempdir()?;
+    let output = Command::new(python)
+        .arg(python::script("list_loop.py"))
+        .args(["--server", &addr.to_string(), "--service", SERVICE])
+        .args(["--seconds", &seconds.to_string()])
+        .arg("--log-dir")
+        .arg(logs.path())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "list_loop.py failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(last).map_err(|e| format!("list_loop.py said {last:?}: {e}"))?;
+    let number = |k: &str| {
+        v[k].as_f64()
+            .ok_or(format!("list_loop.py: no {k} in {last}"))
+    };
+    Ok(PythonSample {
+        calls: number("calls")? as u64,
+        seconds: number("seconds")?,
+        p50_us: number("p50_us")?,
+        p99_us: number("p99_us")?,
+    })
+}
+
+/// The deduplicated lines of `cargo tree -p nacos-naming -e normal --prefix none`, and the root.
+fn dependency_count() -> Result<(usize, String)> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "nacos-naming",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(workspace)
+        .output()
+        .map_err(|e| format!("running cargo tree: {e} (or pass --skip-tree)"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let root = text
+        .lines()
+        .next()
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or("nacos-naming")
+        .to_owned();
+    let crates: BTreeSet<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    Ok((crates.len(), root))
+}

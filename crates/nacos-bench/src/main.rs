@@ -1,0 +1,69 @@
+//! `nacos-bench`: the benchmarks behind the figures in the README.
+//!
+//! Each subcommand starts its own servers on 127.0.0.1 (stopped when it ends, also on a
+//! panic), runs a bounded load, and prints the machine, a table of figures and the ratios
+//! against the project's goals. Run them in release mode:
+//!
+//! ```text
+//! cargo run --release -p nacos-bench -- client-list
+//! cargo run --release -p nacos-bench -- server-throughput
+//! cargo run --release -p nacos-bench -- notify-latency
+//! cargo run --release -p nacos-bench -- heartbeat-scale
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod capture;
+mod client_list;
+mod load;
+mod machine;
+mod procfs;
+mod python;
+mod raw_http;
+mod report;
+mod server_throughput;
+mod servers;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// What a benchmark returns when it cannot go on.
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Benchmarks of nacos-naming and nacos-devserver, against rnacos and nacos-sdk-python, on
+/// loopback.
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Sequential list calls against rnacos: this client, a raw keep-alive loop, Python.
+    ClientList(client_list::Args),
+    /// Registrations/s, list queries/s and memory: nacos-devserver against rnacos.
+    ServerThroughput(server_throughput::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run the benchmarks with --release");
+    }
+    println!("{}\n", machine::Machine::read());
+    let result = match cli.command {
+        Bench::ClientList(args) => client_list::run(args),
+        Bench::ServerThroughput(args) => server_throughput::run(args),
+    };
+    println!("load average at end: {}", machine::load_average());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nacos-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
