@@ -249,8 +249,11 @@ fn a_panicking_or_blocked_listener_harms_no_other() {
                 .is_some_and(|e| e.service.hosts.len() == port as usize)
         });
     }
-    // The panicking listener was called for every event, and stays subscribed.
-    assert!(panics.load(Ordering::SeqCst) >= 2);
+    // The panicking listener is called for every event (the first and three changes): it
+    // stays subscribed.
+    assert!(nacos_test_support::wait_until(WAIT, || {
+        panics.load(Ordering::SeqCst) == 4
+    }));
     release.send(()).unwrap();
     drop(release);
 }
@@ -284,8 +287,9 @@ fn unsubscribe_removes_one_listener_or_all() {
     client.unsubscribe("never-subscribed").send().unwrap();
 }
 
-/// While every server is down, subscribers keep their list and hear nothing, no thread dies,
-/// and the first change after a server returns is delivered.
+/// While every server is down, subscribers keep their list and hear nothing; once a server
+/// returns, the beats bring the instance back and the next change is delivered (so beat, poll
+/// and notify threads all lived on).
 #[test]
 fn all_servers_down_then_back() {
     let server = DevServer::builder().start().unwrap();
@@ -304,13 +308,11 @@ fn all_servers_down_then_back() {
     events.wait("the instance", |e| {
         e.last().is_some_and(|e| e.service.hosts.len() == 1)
     });
-    let threads = live_support::client_threads().len();
     let heard = events.len();
 
     server.shutdown().unwrap();
     events.assert_quiet_for(Duration::from_millis(800));
     assert_eq!(events.len(), heard);
-    assert_eq!(live_support::client_threads().len(), threads);
     // The last list stays available.
     let kept = client.select_one_healthy_instance(&service).send().unwrap();
     assert_eq!(kept.address(), "10.1.0.8:1");
@@ -321,6 +323,11 @@ fn all_servers_down_then_back() {
         .add_naming_instance(&service, "10.1.0.8", 2)
         .send()
         .unwrap();
+    // The beats went on through the outage: the first instance is back on the new server.
+    assert!(nacos_test_support::wait_until(WAIT, || {
+        let listed = client.list_naming_instance(&service).send();
+        listed.is_ok_and(|s| s.hosts.iter().any(|h| h.port == 1))
+    }));
     events.wait("the change after the outage", |e| {
         e[heard..]
             .iter()
@@ -349,5 +356,4 @@ fn subscribe_refuses_bad_arguments_and_waits_for_servers() {
     let events = Events::new();
     client.subscribe("s", events.listener()).send().unwrap();
     events.assert_quiet_for(Duration::from_millis(300));
-    let _ = WAIT;
 }

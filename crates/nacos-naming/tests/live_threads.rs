@@ -148,9 +148,9 @@ fn the_last_drop_leaves_no_thread() {
 fn many_instances_need_few_threads() {
     let _turn = turn();
     let server = DevServer::builder()
-        .beat_interval(Duration::from_millis(250))
-        .health_timeout(Duration::from_millis(800))
-        .expire_timeout(Duration::from_millis(1200))
+        .beat_interval(Duration::from_millis(200))
+        .health_timeout(Duration::from_millis(1500))
+        .expire_timeout(Duration::from_millis(2000))
         .start()
         .unwrap();
     let client = NamingClient::builder()
@@ -165,7 +165,7 @@ fn many_instances_need_few_threads() {
             .send()
             .unwrap();
     }
-    let end = Instant::now() + 3 * Duration::from_millis(1200);
+    let end = Instant::now() + 3 * Duration::from_millis(2000);
     let mut names = BTreeSet::new();
     while Instant::now() < end {
         let hosts = client.list_naming_instance(&service).send().unwrap().hosts;
