@@ -1,0 +1,48 @@
+//! The quickstart example (`cargo run --example quickstart`), run in this process.
+
+use std::time::{Duration, Instant};
+
+#[path = "../examples/quickstart.rs"]
+mod quickstart;
+
+/// The quickstart walks through every step on its embedded server within seconds, and leaves
+/// no thread of the client or the server behind.
+#[test]
+fn quickstart_runs_to_the_end_and_stops_everything() {
+    // The embedded server, whatever the environment names (this binary has no other test
+    // reading the environment).
+    std::env::remove_var("NACOS_SERVER_ADDR");
+    let threads_before = threads();
+    let started = Instant::now();
+
+    quickstart::main().expect("the quickstart failed");
+
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the quickstart took {took:?}"
+    );
+    if let Some(before) = threads_before {
+        let after = threads().unwrap_or_default();
+        assert_eq!(
+            after.len(),
+            before.len(),
+            "threads left behind: before {before:?}, after {after:?}"
+        );
+    }
+}
+
+/// The names of this process's threads, where the system tells (Linux).
+fn threads() -> Option<Vec<String>> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    let mut names: Vec<String> = tasks
+        .filter_map(Result::ok)
+        .map(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .map(|name| name.trim().to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    names.sort();
+    Some(names)
+}
