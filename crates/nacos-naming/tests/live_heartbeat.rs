@@ -68,8 +68,8 @@ fn lapses(
 fn keeps_ephemeral_instances_alive_at_the_servers_interval() {
     let server = devserver(
         Duration::from_millis(100),
-        Duration::from_millis(300),
-        Duration::from_millis(500),
+        Duration::from_millis(600),
+        Duration::from_millis(900),
     );
     let client = client(&server.addr().to_string());
     let service = unique("alive");
@@ -96,13 +96,13 @@ fn keeps_ephemeral_instances_alive_at_the_servers_interval() {
 }
 
 /// `.heartbeat_interval(d)` overrides the server's interval: with the server asking for 5 s
-/// beats and a 400 ms health timeout, only the instance beating every 100 ms stays healthy
+/// beats and an 800 ms health timeout, only the instance beating every 100 ms stays healthy
 /// (so the other is beaten at the 5 s the server asked for, not faster).
 #[test]
 fn an_instance_interval_overrides_the_servers() {
     let server = devserver(
         Duration::from_secs(5),
-        Duration::from_millis(400),
+        Duration::from_millis(800),
         Duration::from_secs(60),
     );
     let client = client(&server.addr().to_string());
