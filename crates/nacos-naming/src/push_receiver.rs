@@ -258,13 +258,7 @@ fn apply(registry: &Registry, service: ServiceInfo) {
     let matches = |k: &crate::subscription::SubscriptionKey| {
         k.grouped_name() == grouped && k.clusters == clusters
     };
-    let keys: Vec<_> = registry
-        .snapshot()
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| matches(k))
-        .collect();
-    match keys.as_slice() {
+    match registry.keys(matches).as_slice() {
         [] => log::debug!("push for {grouped}, not subscribed"),
         [key] => {
             registry.apply(key, service, crate::subscription::Origin::Push);

@@ -253,6 +253,16 @@ impl Registry {
         self.lock().entries.get(key).and_then(|e| e.held.clone())
     }
 
+    /// The subscriptions `matches` selects.
+    pub(crate) fn keys(&self, matches: impl Fn(&SubscriptionKey) -> bool) -> Vec<SubscriptionKey> {
+        self.lock()
+            .entries
+            .keys()
+            .filter(|k| matches(k))
+            .cloned()
+            .collect()
+    }
+
     /// The keys and lists of every subscribed service (for the push `dump` answer).
     pub(crate) fn snapshot(&self) -> Vec<(SubscriptionKey, Option<ServiceInfo>)> {
         self.lock()
