@@ -72,7 +72,7 @@ fn service_info(packet: &Value) -> ServiceInfo {
 /// A change is pushed as a `dom` packet carrying the list answer; an ack stops resends.
 #[test]
 fn changes_are_pushed_and_acks_stop_resends() {
-    let api = Api::with(DevServer::builder().push_ack_timeout(Duration::from_millis(100)));
+    let api = Api::with(DevServer::builder().push_ack_timeout(Duration::from_millis(500)));
     let subscriber = Subscriber::new(&api, "svc", "");
     api.register("svc", "10.0.0.1", 80, &[("metadata", "k=v")]);
     let (packet, raw, from) = subscriber.expect();
@@ -94,7 +94,7 @@ fn changes_are_pushed_and_acks_stop_resends() {
     );
     subscriber.ack(&packet, from);
     assert!(
-        subscriber.next(Duration::from_millis(400)).is_none(),
+        subscriber.next(Duration::from_millis(1200)).is_none(),
         "no resend after an ack"
     );
 
@@ -163,13 +163,13 @@ fn pushes_follow_the_cluster_filter() {
 /// A subscriber that stops listing is forgotten after the subscriber TTL.
 #[test]
 fn silent_subscribers_are_forgotten() {
-    let api = Api::with(DevServer::builder().subscriber_ttl(Duration::from_millis(100)));
+    let api = Api::with(DevServer::builder().subscriber_ttl(Duration::from_millis(500)));
     let subscriber = Subscriber::new(&api, "svc", "");
     api.register("svc", "10.0.0.1", 80, &[]);
     let (packet, _, from) = subscriber.expect();
     subscriber.ack(&packet, from);
     // Let the TTL pass without listing again.
-    std::thread::sleep(Duration::from_millis(150));
+    std::thread::sleep(Duration::from_millis(700));
     api.register("svc", "10.0.0.2", 80, &[]);
     assert!(subscriber.next(Duration::from_millis(300)).is_none());
 }
