@@ -21,9 +21,9 @@ impl Api {
         Api::with(DevServer::builder())
     }
 
-    /// A server from `builder` (bound to 127.0.0.1:0).
+    /// A server from `builder` (which binds 127.0.0.1:0 unless told otherwise).
     pub fn with(builder: DevServerBuilder) -> Api {
-        let server = builder.bind("127.0.0.1:0").start().expect("server starts");
+        let server = builder.start().expect("server starts");
         Api::on(server)
     }
 
