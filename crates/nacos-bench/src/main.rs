@@ -13,10 +13,13 @@
 
 #![forbid(unsafe_code)]
 
+mod beat_client;
 mod capture;
 mod client_list;
+mod heartbeat_scale;
 mod load;
 mod machine;
+mod notify_latency;
 mod procfs;
 mod python;
 mod raw_http;
@@ -46,19 +49,37 @@ enum Bench {
     ClientList(client_list::Args),
     /// Registrations/s, list queries/s and memory: nacos-devserver against rnacos.
     ServerThroughput(server_throughput::Args),
+    /// Time from a change in one client to a listener in another: push, polling, Python.
+    NotifyLatency(notify_latency::Args),
+    /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
+    HeartbeatScale(heartbeat_scale::Args),
+    /// The client process of heartbeat-scale.
+    #[command(hide = true)]
+    BeatClient(beat_client::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let bench = match Cli::parse().command {
+        // A child of heartbeat-scale: no report of its own.
+        Bench::BeatClient(args) => return exit(beat_client::run(args)),
+        bench => bench,
+    };
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run the benchmarks with --release");
     }
     println!("{}\n", machine::Machine::read());
-    let result = match cli.command {
+    let result = match bench {
         Bench::ClientList(args) => client_list::run(args),
         Bench::ServerThroughput(args) => server_throughput::run(args),
+        Bench::NotifyLatency(args) => notify_latency::run(args),
+        Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
+    exit(result)
+}
+
+fn exit(result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
