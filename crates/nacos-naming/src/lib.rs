@@ -1,11 +1,15 @@
 //! A blocking Nacos V1 service-discovery client: register, deregister, modify, list and get
 //! service instances and send heartbeats, over plain HTTP(S) with no async runtime.
 //!
-//! ```no_run
+//! ```
 //! use nacos_naming::{BeatInfo, Instance, NamingClient, ServiceInfo};
 //!
+//! // A server to talk to: here an embedded nacos-devserver (a dev-dependency); in production
+//! // your Nacos servers, "10.0.0.1:8848,10.0.0.2:8848".
+//! let server = nacos_devserver::DevServer::start()?;
+//!
 //! let client = NamingClient::builder()
-//!     .server_addresses("10.0.0.1:8848,10.0.0.2:8848")
+//!     .server_addresses(server.addr().to_string())
 //!     .namespace("production")
 //!     .username("nacos")
 //!     .password("secret")
@@ -54,7 +58,7 @@
 //!     .cluster_name("production")
 //!     .group_name("microservices")
 //!     .send()?;
-//! # Ok::<(), nacos_naming::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # The calls
@@ -170,6 +174,12 @@ mod subscription;
 mod transport;
 mod validate;
 mod worker;
+
+// Compiles and runs every Rust example of the README with `cargo test --doc`, so the README
+// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_examples {}
 
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 pub use client::NamingClient;
