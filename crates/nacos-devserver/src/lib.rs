@@ -51,8 +51,6 @@
 //!   registered or modified with.
 //! - UDP push goes to any client that lists with `udpPort`, whatever its User-Agent (official
 //!   servers push only to known client agents).
-//! - `lastRefTime` is the time of the service's last change (strictly increasing per
-//!   service), not the time of the answer, so identical answers can be cached and compared.
 //! - A modify (`PUT /nacos/v1/ns/instance`) of an unknown instance answers 404; a deregister
 //!   removes the instance whatever its `ephemeral` parameter says; a service may hold
 //!   ephemeral and persistent instances side by side.

@@ -685,7 +685,10 @@ mod tests {
         r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, modification(1.0))
             .unwrap();
         r.deregister(NS, SVC, "DEFAULT", "9.9.9.9", 80);
-        assert_eq!(sum(&r), one);
+        let same = sum(&r);
+        assert_eq!(same.0, one.0);
+        assert!(same.1 >= one.1, "lastRefTime never goes back");
+        let one = same;
 
         // Each of these changes the set, so the checksum and lastRefTime move.
         let mut seen = vec![one.clone()];
@@ -721,6 +724,23 @@ mod tests {
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80);
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
         assert_eq!(sum(&r).0, one.0);
+    }
+
+    #[test]
+    fn last_ref_time_is_stamped_into_cached_answers() {
+        let (r, _) = registry(15_000, 30_000);
+        let mut tricky = reg("DEFAULT", "1.1.1.1", 80);
+        let lookalike = format!("\"lastRefTime\":{}", i64::MIN);
+        tricky.metadata.insert(lookalike.clone(), lookalike.clone());
+        r.register(NS, SVC, tricky);
+        let first = list(&r, all());
+        assert!(first.last_ref_time >= wall_ms() - 60_000);
+        assert_eq!(first.hosts[0].metadata[&lookalike], lookalike);
+        let again = list(&r, all());
+        assert!(again.last_ref_time >= first.last_ref_time);
+        assert_eq!((again.hosts, again.checksum), (first.hosts, first.checksum));
+        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80));
+        assert!(list(&r, all()).last_ref_time > again.last_ref_time);
     }
 
     #[test]

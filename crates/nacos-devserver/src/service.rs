@@ -46,6 +46,53 @@ fn expand(metadata: &CompactMetadata) -> Metadata {
         .collect()
 }
 
+/// The `lastRefTime` a cached answer is rendered with, to be replaced in every answer. Inside a
+/// JSON string a quote is always escaped, so `"lastRefTime":` followed by this number can only
+/// be the field itself.
+const STAMP_PLACEHOLDER: i64 = i64::MIN;
+
+/// A rendered list answer, split around its `lastRefTime` value.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    head: Bytes,
+    tail: Bytes,
+}
+
+impl Rendered {
+    fn new(json: Vec<u8>) -> Rendered {
+        let json = Bytes::from(json);
+        let marker = format!("\"lastRefTime\":{STAMP_PLACEHOLDER}");
+        match find_last(&json, marker.as_bytes()) {
+            Some(at) => Rendered {
+                head: json.slice(..at + marker.len() - STAMP_PLACEHOLDER.to_string().len()),
+                tail: json.slice(at + marker.len()..),
+            },
+            // Not reached: the field is always rendered. Without it, the answer stays whole.
+            None => Rendered {
+                head: json,
+                tail: Bytes::new(),
+            },
+        }
+    }
+
+    /// The answer with `stamp` as its `lastRefTime`.
+    fn with_stamp(&self, stamp: i64) -> Bytes {
+        if self.tail.is_empty() {
+            return self.head.clone();
+        }
+        let stamp = stamp.to_string();
+        let mut answer = Vec::with_capacity(self.head.len() + stamp.len() + self.tail.len());
+        answer.extend_from_slice(&self.head);
+        answer.extend_from_slice(stamp.as_bytes());
+        answer.extend_from_slice(&self.tail);
+        Bytes::from(answer)
+    }
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
 /// An instance as the registry keeps it; its key (cluster, ip, port) is held by the maps.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -153,8 +200,10 @@ impl Service {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The list answer for `query`, rendered once per change and filter and then shared.
+    /// The list answer for `query`. The JSON is rendered once per change and filter and then
+    /// shared; only `lastRefTime`, the time of the answer, is filled in each time.
     pub(crate) fn render(&self, state: &mut ServiceState, query: ListQuery<'_>) -> Bytes {
+        let stamp = state.stamp(crate::registry::wall_ms());
         let hit = state
             .renders
             .iter()
@@ -163,12 +212,14 @@ impl Service {
                     && *healthy_only == query.healthy_only
                     && *cache_millis == query.cache_millis
             });
-        if let Some((_, bytes)) = hit {
-            return bytes.clone();
+        if let Some((_, rendered)) = hit {
+            return rendered.with_stamp(stamp);
         }
-        let info = self.service_info(state, query);
+        let mut info = self.service_info(state, query);
+        info.last_ref_time = STAMP_PLACEHOLDER;
         // Serializing plain strings, numbers and maps cannot fail.
-        let bytes = Bytes::from(serde_json::to_vec(&info).unwrap_or_default());
+        let rendered = Rendered::new(serde_json::to_vec(&info).unwrap_or_default());
+        let answer = rendered.with_stamp(stamp);
         if query.clusters.len() <= MAX_CACHED_FILTER {
             if state.renders.len() >= MAX_RENDERS {
                 state.renders.remove(0);
@@ -178,9 +229,9 @@ impl Service {
                 query.healthy_only,
                 query.cache_millis,
             );
-            state.renders.push((key, bytes.clone()));
+            state.renders.push((key, rendered));
         }
-        bytes
+        answer
     }
 
     /// The list answer as a value: enabled instances of the selected clusters, the protection
@@ -262,7 +313,7 @@ pub(crate) struct ServiceState {
     /// Sum of the instances' content hashes: order-independent and updated in O(1) per change.
     checksum: u128,
     last_ref_time: i64,
-    renders: Vec<((String, bool, u64), Bytes)>,
+    renders: Vec<((String, bool, u64), Rendered)>,
     subscribers: Vec<Subscriber>,
     /// The instance set changed since the last `settle`.
     changed: bool,
@@ -280,8 +331,15 @@ impl ServiceState {
         self.count
     }
 
-    /// When the instance set last changed (epoch ms); strictly increasing per service.
+    /// The `lastRefTime` of the last answer (epoch ms).
     pub(crate) fn last_ref_time(&self) -> i64 {
+        self.last_ref_time
+    }
+
+    /// The `lastRefTime` of an answer given now: the time of the answer, never lower than an
+    /// earlier answer's, and above every answer given before the last change.
+    fn stamp(&mut self, wall_ms: i64) -> i64 {
+        self.last_ref_time = self.last_ref_time.max(wall_ms);
         self.last_ref_time
     }
 
@@ -510,7 +568,7 @@ impl ServiceState {
     }
 
     /// Ends a round of changes: if the instance set changed, the cached answers go and
-    /// `lastRefTime` moves on; returns whether it changed.
+    /// `lastRefTime` moves past every answer given so far; returns whether it changed.
     pub(crate) fn settle(&mut self, now: u64, wall_ms: i64) -> bool {
         if self.count == 0 {
             self.empty_since.get_or_insert(now);
