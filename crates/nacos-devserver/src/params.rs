@@ -2,7 +2,7 @@
 //! and checked, so a handler only ever sees valid values.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use nacos_naming::{
     grouped_name, DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE, GROUP_SEPARATOR,
@@ -269,7 +269,11 @@ pub(crate) fn check_ip(param: &str, ip: &str) -> Result<(), ApiError> {
         && ip
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ip.parse::<IpAddr>().is_ok() || host_name {
+    // An IPv6 address may name its interface (`fe80::1%eth0`).
+    let scoped_v6 = ip
+        .split_once('%')
+        .is_some_and(|(address, zone)| !zone.is_empty() && address.parse::<Ipv6Addr>().is_ok());
+    if ip.parse::<IpAddr>().is_ok() || scoped_v6 || host_name {
         Ok(())
     } else {
         Err(illegal(
@@ -361,6 +365,8 @@ mod tests {
         assert!(message(params("clusterName=a_b").cluster().unwrap_err()).contains("'clusterName'"));
         assert_eq!(params("ip=::1").ip().unwrap(), "::1");
         assert_eq!(params("ip=host-1.example").ip().unwrap(), "host-1.example");
+        assert_eq!(params("ip=fe80::1%25eth0").ip().unwrap(), "fe80::1%eth0");
+        assert!(params("ip=1.2.3.4%25eth0").ip().is_err());
         assert!(message(params("ip=a%20b").ip().unwrap_err()).contains("'ip'"));
         assert!(message(params("").ip().unwrap_err()).contains("Param 'ip' is required."));
         assert_eq!(params("port=8080").port().unwrap(), 8080);
