@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,7 +105,8 @@ impl fmt::Debug for DevServer {
 /// Settings of a [`DevServer`]; [`start`](DevServerBuilder::start) runs it.
 #[must_use = "a builder does nothing until start() is called"]
 pub struct DevServerBuilder {
-    bind: String,
+    /// The addresses to try, or why they could not be resolved (reported by `start`).
+    bind: io::Result<Vec<SocketAddr>>,
     listener: Option<TcpListener>,
     health_timeout: Duration,
     expire_timeout: Duration,
@@ -123,7 +124,7 @@ pub struct DevServerBuilder {
 impl Default for DevServerBuilder {
     fn default() -> DevServerBuilder {
         DevServerBuilder {
-            bind: "127.0.0.1:0".to_owned(),
+            bind: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 0))]),
             listener: None,
             health_timeout: Duration::from_secs(15),
             expire_timeout: Duration::from_secs(30),
@@ -163,11 +164,12 @@ impl fmt::Debug for DevServerBuilder {
 }
 
 impl DevServerBuilder {
-    /// The address to listen on, `host:port` (port 0 picks a free one).
+    /// The address to listen on: `"host:port"` or a `SocketAddr` (port 0 picks a free one).
+    /// An address that does not resolve is reported by [`start`](Self::start).
     ///
     /// Defaults to `127.0.0.1:0`.
-    pub fn bind(mut self, addr: impl Into<String>) -> Self {
-        self.bind = addr.into();
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> Self {
+        self.bind = addr.to_socket_addrs().map(Iterator::collect);
         self
     }
 
@@ -280,8 +282,15 @@ impl DevServerBuilder {
     pub fn start(self) -> io::Result<DevServer> {
         let listener = match self.listener {
             Some(listener) => listener,
-            None => TcpListener::bind(&self.bind)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", self.bind)))?,
+            None => {
+                let addrs = self.bind.map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot resolve the bind address: {e}"))
+                })?;
+                TcpListener::bind(&addrs[..]).map_err(|e| {
+                    let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                    io::Error::new(e.kind(), format!("cannot bind {}: {e}", addrs.join(", ")))
+                })?
+            }
         };
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;

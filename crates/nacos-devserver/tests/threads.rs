@@ -30,7 +30,7 @@ fn stopping_joins_every_thread_and_frees_the_port() {
     drop(api);
     assert_eq!(threads(), before, "joined by the time drop returns");
 
-    let again = Api::with(DevServer::builder().bind(addr.to_string()));
+    let again = Api::with(DevServer::builder().bind(addr));
     assert_eq!(again.server.addr(), addr);
     assert!(
         again.list("svc", &[]).hosts.is_empty(),
