@@ -13,7 +13,7 @@ use nacos_naming::NamingClient;
 use crate::raw_http::Connection;
 use crate::report::{self, Goal, Table};
 use crate::servers::{RnacosProcess, Server};
-use crate::{capture, python, Result};
+use crate::{capture, procfs, python, Result};
 
 const SERVICE: &str = "bench-list";
 
@@ -47,6 +47,10 @@ struct Sample {
     calls: u64,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU time of the calling process (user and system, the kernel's TCP work included).
+    client_cpu: Duration,
+    /// CPU time of the server meanwhile.
+    server_cpu: Duration,
 }
 
 impl Sample {
@@ -54,6 +58,8 @@ impl Sample {
         self.calls += other.calls;
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
+        self.client_cpu += other.client_cpu;
+        self.server_cpu += other.server_cpu;
     }
 
     fn per_second(&self) -> f64 {
@@ -70,12 +76,31 @@ impl Sample {
             format!("{:.0}", self.per_second()),
             p(50.0),
             p(99.0),
+            per_call(self.client_cpu, self.calls),
+            per_call(self.server_cpu, self.calls),
         ]
     }
 }
 
 fn micros(d: Duration) -> String {
     format!("{} µs", d.as_micros())
+}
+
+fn per_call(cpu: Duration, calls: u64) -> String {
+    if calls == 0 {
+        return "-".into();
+    }
+    format!("{:.0} µs", cpu.as_secs_f64() * 1e6 / calls as f64)
+}
+
+/// Runs one side's loop and adds what it cost this process and the server in CPU time.
+fn timed(server: &dyn Server, side: impl FnOnce() -> Result<Sample>) -> Result<Sample> {
+    let me = std::process::id();
+    let (client_before, server_before) = (procfs::cpu_time(me)?, server.stats()?.cpu);
+    let mut sample = side()?;
+    sample.client_cpu = procfs::cpu_time(me)?.saturating_sub(client_before);
+    sample.server_cpu = server.stats()?.cpu.saturating_sub(server_before);
+    Ok(sample)
 }
 
 /// Runs the benchmark and prints its tables.
@@ -121,16 +146,25 @@ pub fn run(args: Args) -> Result<()> {
     let mut by_client = Sample::default();
     let mut by_raw = Sample::default();
     for _ in 0..args.rounds.max(1) {
-        by_client.add(client_loop(&client, round)?);
-        by_raw.add(raw_loop(&request, addr, round)?);
+        by_client.add(timed(&server, || client_loop(&client, round))?);
+        by_raw.add(timed(&server, || raw_loop(&request, addr, round))?);
     }
     let by_python = if args.skip_python {
         None
     } else {
-        Some(python_loop(addr, args.python_seconds)?)
+        Some(python_loop(&server, args.python_seconds)?)
     };
 
-    let mut table = Table::new(["side", "calls", "seconds", "calls/s", "p50", "p99"]);
+    let mut table = Table::new([
+        "side",
+        "calls",
+        "seconds",
+        "calls/s",
+        "p50",
+        "p99",
+        "client CPU/call",
+        "server CPU/call",
+    ]);
     table.row(by_client.row("nacos-naming (this client)"));
     table.row(by_raw.row("raw keep-alive loop (ceiling)"));
     if let Some(py) = &by_python {
@@ -141,6 +175,8 @@ pub fn run(args: Args) -> Result<()> {
             format!("{:.0}", py.per_second()),
             format!("{:.0} µs", py.p50_us),
             format!("{:.0} µs", py.p99_us),
+            format!("{:.0} µs", py.cpu_s * 1e6 / py.calls.max(1) as f64),
+            per_call(py.server_cpu, py.calls),
         ]);
     }
     table.print();
@@ -239,6 +275,10 @@ struct PythonSample {
     seconds: f64,
     p50_us: f64,
     p99_us: f64,
+    /// The interpreter's own CPU time over the timed calls.
+    cpu_s: f64,
+    /// The server's CPU time over the whole script (its 21 untimed calls included).
+    server_cpu: Duration,
 }
 
 impl PythonSample {
@@ -247,8 +287,10 @@ impl PythonSample {
     }
 }
 
-fn python_loop(addr: SocketAddr, seconds: f64) -> Result<PythonSample> {
+fn python_loop(server: &dyn Server, seconds: f64) -> Result<PythonSample> {
+    let addr = server.addr();
     let python = python::interpreter()?;
+    let server_before = server.stats()?.cpu;
     let logs = tempfile::tempdir()?;
     let output = Command::new(python)
         .arg(python::script("list_loop.py"))
@@ -257,6 +299,7 @@ fn python_loop(addr: SocketAddr, seconds: f64) -> Result<PythonSample> {
         .arg("--log-dir")
         .arg(logs.path())
         .output()?;
+    let server_cpu = server.stats()?.cpu.saturating_sub(server_before);
     if !output.status.success() {
         return Err(format!(
             "list_loop.py failed ({}): {}",
@@ -278,6 +321,8 @@ fn python_loop(addr: SocketAddr, seconds: f64) -> Result<PythonSample> {
         seconds: number("seconds")?,
         p50_us: number("p50_us")?,
         p99_us: number("p99_us")?,
+        cpu_s: number("cpu_s")?,
+        server_cpu,
     })
 }
 
