@@ -205,12 +205,14 @@ fn beat(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
         None => (p.cluster()?, p.ip()?, p.port()?, None),
     };
     let (beat, persist) = cx.registry.beat(&ns, &service, &cluster, &ip, port, body);
+    let (code, interval) = match beat {
+        Beat::Accepted(interval) => (BEAT_OK, interval),
+        Beat::Unknown => (BEAT_RESOURCE_NOT_FOUND, None),
+    };
     let answer = BeatInfo {
-        client_beat_interval: cx.beat_interval,
-        code: match beat {
-            Beat::Accepted => BEAT_OK,
-            Beat::Unknown => BEAT_RESOURCE_NOT_FOUND,
-        },
+        // The instance's own interval (`preserved.heart.beat.interval`) wins, as on 2.x.
+        client_beat_interval: interval.unwrap_or(cx.beat_interval),
+        code,
         light_beat_enabled: true,
     };
     Ok(Reply::to_json(&answer).persisting(persist))

@@ -41,6 +41,10 @@
 //! | login | `POST /nacos/v1/auth/login`, `/nacos/v1/auth/users/login` | `{"accessToken","tokenTtl",…}` |
 //! | liveness, readiness | `GET /nacos/v1/console/health/liveness`, `…/readiness` | `OK` |
 //!
+//! An ephemeral instance's metadata may set its own timeouts and beat interval, as on official
+//! 2.x: `preserved.heart.beat.timeout`, `preserved.ip.delete.timeout` and
+//! `preserved.heart.beat.interval` (milliseconds).
+//!
 //! Parameters are read from the query string and from a form body. Bad parameters answer 400
 //! with a text naming the parameter (`caused: Param 'ip' is required.;`), unknown services and
 //! instances 404, calls without a valid token in auth mode 403.
@@ -57,8 +61,6 @@
 //! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`
 //!   (they are kept 60 s for their `lastRefTime`, then dropped).
 //! - Without auth mode a login succeeds with any credentials (the token is never checked).
-//! - Per-instance timeouts in metadata (`preserved.heart.beat.timeout`, …) are not read; the
-//!   server's timeouts apply to every instance.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

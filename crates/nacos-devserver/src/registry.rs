@@ -15,7 +15,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use nacos_naming::Instance;
 
-use crate::service::{Beat, ListQuery, Metadata, Modification, Registration, Service};
+use tokio::sync::Notify;
+
+use crate::service::{
+    Beat, ListQuery, Metadata, Modification, Registration, Service, EXPIRE_TIMEOUT_KEY,
+    HEALTH_TIMEOUT_KEY,
+};
 use crate::store::ServiceRecord;
 
 /// Called with each service whose instance set changed while it had push subscribers.
@@ -72,6 +77,11 @@ pub(crate) struct Registry {
     /// Orders snapshots of persistent state, so an older one never overwrites a newer one.
     persist_sequence: AtomicU64,
     on_change: ChangeListener,
+    /// Wakes the health loop when an instance brings timeouts shorter than the server's, whose
+    /// deadline may come before the loop's next wake-up.
+    wake: Notify,
+    /// The shortest timeout an instance has set for itself (`u64::MAX` while none has).
+    shortest_own_timeout: AtomicU64,
 }
 
 impl Registry {
@@ -83,7 +93,44 @@ impl Registry {
             epoch: Instant::now(),
             persist_sequence: AtomicU64::new(0),
             on_change,
+            wake: Notify::new(),
+            shortest_own_timeout: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// Resolves when an instance with its own timeouts was registered (or modified).
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Whether `metadata` sets a timeout shorter than the server's: its deadline may come
+    /// before the health loop's next wake-up. The shortest is remembered for
+    /// [`shortest_timeout`](Self::shortest_timeout).
+    fn has_short_timeouts(&self, metadata: &Metadata) -> bool {
+        let own = [HEALTH_TIMEOUT_KEY, EXPIRE_TIMEOUT_KEY]
+            .iter()
+            .filter_map(|key| metadata.get(*key)?.trim().parse::<u64>().ok())
+            .min();
+        match own {
+            Some(ms) if ms < self.shortest_timeout() => {
+                self.shortest_own_timeout.fetch_min(ms, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The shortest timeout in force: the server's, or a shorter one an instance set itself.
+    pub(crate) fn shortest_timeout(&self) -> u64 {
+        self.timings
+            .health_timeout
+            .min(self.timings.expire_timeout)
+            .min(self.shortest_own_timeout.load(Ordering::Relaxed))
+    }
+
+    fn wake(&self) {
+        // A permit is kept if the loop is not waiting yet, so no wake-up is lost.
+        self.wake.notify_one();
     }
 
     /// Milliseconds since the registry was made: the clock of beats and deadlines.
@@ -94,11 +141,6 @@ impl Registry {
     /// The instant of a registry-clock time.
     pub(crate) fn instant(&self, at: u64) -> Instant {
         self.epoch + Duration::from_millis(at)
-    }
-
-    /// The timings.
-    pub(crate) fn timings(&self) -> Timings {
-        self.timings
     }
 
     fn find(&self, namespace: &str, grouped: &str) -> Option<Arc<Service>> {
@@ -190,8 +232,14 @@ impl Registry {
         grouped: &str,
         reg: Registration,
     ) -> Option<ServiceRecord> {
-        self.change(namespace, grouped, true, |s, now| s.register(reg, now))
-            .and_then(|(_, snapshot)| snapshot)
+        let wake = reg.ephemeral && self.has_short_timeouts(&reg.metadata);
+        let snapshot = self
+            .change(namespace, grouped, true, |s, now| s.register(reg, now))
+            .and_then(|(_, snapshot)| snapshot);
+        if wake {
+            self.wake();
+        }
+        snapshot
     }
 
     /// Removes an instance (nothing happens for an unknown one).
@@ -219,9 +267,14 @@ impl Registry {
         port: u16,
         m: Modification,
     ) -> Result<Option<ServiceRecord>, Refusal> {
-        match self.change(namespace, grouped, false, |s, _| {
+        let wake = self.has_short_timeouts(&m.metadata);
+        let outcome = self.change(namespace, grouped, false, |s, _| {
             s.modify(cluster, ip, port, m)
-        }) {
+        });
+        if wake {
+            self.wake();
+        }
+        match outcome {
             None => Err(Refusal::ServiceNotFound),
             Some((false, _)) => Err(Refusal::InstanceNotFound),
             Some((true, snapshot)) => Ok(snapshot),
@@ -240,15 +293,29 @@ impl Registry {
         body: Option<Registration>,
     ) -> (Beat, Option<ServiceRecord>) {
         let create = body.is_some();
+        // Only a beat that registers can bring new deadlines; beats are too frequent to wake
+        // the loop each time.
+        let wake = body
+            .as_ref()
+            .is_some_and(|b| b.ephemeral && self.has_short_timeouts(&b.metadata));
+        let mut registered = false;
         let outcome = self.change(namespace, grouped, create, |s, now| {
             match (s.beat(cluster, ip, port, now), body) {
                 (Beat::Unknown, Some(reg)) => {
+                    let interval = reg
+                        .metadata
+                        .get(crate::service::BEAT_INTERVAL_KEY)
+                        .and_then(|v| v.trim().parse().ok());
                     s.register(reg, now);
-                    Beat::Accepted
+                    registered = true;
+                    Beat::Accepted(interval)
                 }
                 (beat, _) => beat,
             }
         });
+        if wake && registered {
+            self.wake();
+        }
         match outcome {
             Some((beat, snapshot)) => (beat, snapshot),
             None => (Beat::Unknown, None),
@@ -851,7 +918,7 @@ mod tests {
         // A beat heals at once.
         assert_eq!(
             r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0,
-            Beat::Accepted
+            Beat::Accepted(None)
         );
         assert!(list(&r, all()).hosts[0].healthy);
 
@@ -868,11 +935,56 @@ mod tests {
         assert_eq!(s.expire(1_000, 100, 300), Some(1_100));
         assert_eq!(s.expire(1_150, 100, 300), Some(1_300));
         assert!(s.settle(1_150, 1));
-        assert_eq!(s.beat("DEFAULT", "1.1.1.1", 80, 1_200), Beat::Accepted);
+        assert_eq!(
+            s.beat("DEFAULT", "1.1.1.1", 80, 1_200),
+            Beat::Accepted(None)
+        );
         assert!(s.settle(1_200, 2), "healing is a change");
         assert_eq!(s.expire(1_250, 100, 300), Some(1_300));
         assert_eq!(s.expire(1_500, 100, 300), None);
         assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn instances_may_set_their_own_timeouts_and_beat_interval() {
+        let mut s = ServiceState::default();
+        let mut own = reg("DEFAULT", "1.1.1.1", 80);
+        own.metadata.insert(HEALTH_TIMEOUT_KEY.into(), "50".into());
+        own.metadata.insert(EXPIRE_TIMEOUT_KEY.into(), "80".into());
+        own.metadata
+            .insert(crate::service::BEAT_INTERVAL_KEY.into(), "20".into());
+        s.register(own, 1_000);
+        let mut broken = reg("DEFAULT", "2.2.2.2", 80);
+        broken
+            .metadata
+            .insert(HEALTH_TIMEOUT_KEY.into(), "soon".into());
+        s.register(broken, 1_000);
+        assert_eq!(s.expire(1_000, 100, 300), Some(1_050));
+        assert_eq!(s.expire(1_050, 100, 300), Some(1_080));
+        assert_eq!(
+            s.expire(1_080, 100, 300),
+            Some(1_100),
+            "an unreadable value is ignored"
+        );
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            s.beat("DEFAULT", "2.2.2.2", 80, 1_090),
+            Beat::Accepted(None)
+        );
+
+        let (r, _) = registry(15_000, 30_000);
+        let mut body = reg("DEFAULT", "1.1.1.1", 80);
+        body.metadata
+            .insert(crate::service::BEAT_INTERVAL_KEY.into(), "1234".into());
+        let beat = r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, Some(body)).0;
+        assert_eq!(beat, Beat::Accepted(Some(1234)));
+        let light = r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0;
+        assert_eq!(light, Beat::Accepted(Some(1234)));
+        let mut short = Metadata::new();
+        short.insert(HEALTH_TIMEOUT_KEY.into(), "100".into());
+        assert!(r.has_short_timeouts(&short));
+        short.insert(HEALTH_TIMEOUT_KEY.into(), "20000".into());
+        assert!(!r.has_short_timeouts(&short));
     }
 
     #[test]
@@ -887,7 +999,7 @@ mod tests {
         body.metadata.insert("from".into(), "beat".into());
         assert_eq!(
             r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, Some(body)).0,
-            Beat::Accepted
+            Beat::Accepted(None)
         );
         let i = r.instance(NS, SVC, "DEFAULT", "1.1.1.1", 80).unwrap();
         assert_eq!(i.weight, 3.0);

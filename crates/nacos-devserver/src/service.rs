@@ -293,10 +293,24 @@ impl Service {
 /// What a beat found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Beat {
-    /// The instance is known; its beat time was refreshed (and its health restored).
-    Accepted,
+    /// The instance is known; its beat time was refreshed (and its health restored). The beat
+    /// interval its metadata asks for, if any.
+    Accepted(Option<u64>),
     /// No such instance.
     Unknown,
+}
+
+/// Instance metadata that overrides the server's beat interval, in milliseconds (official 2.x).
+pub(crate) const BEAT_INTERVAL_KEY: &str = "preserved.heart.beat.interval";
+/// Instance metadata that overrides the health timeout, in milliseconds.
+pub(crate) const HEALTH_TIMEOUT_KEY: &str = "preserved.heart.beat.timeout";
+/// Instance metadata that overrides the expire timeout, in milliseconds.
+pub(crate) const EXPIRE_TIMEOUT_KEY: &str = "preserved.ip.delete.timeout";
+
+/// A millisecond setting from an instance's metadata; absent or unreadable values give `None`.
+fn preserved(metadata: &CompactMetadata, key: &str) -> Option<u64> {
+    let at = metadata.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
+    metadata.get(at)?.1.trim().parse().ok()
 }
 
 /// The mutable part of a service, behind its lock.
@@ -468,6 +482,7 @@ impl ServiceState {
         else {
             return Beat::Unknown;
         };
+        let interval = preserved(&r.metadata, BEAT_INTERVAL_KEY);
         // Persistent instances are not kept alive by beats (official servers probe them).
         if r.ephemeral {
             r.last_beat = now;
@@ -479,11 +494,12 @@ impl ServiceState {
                 self.changed = true;
             }
         }
-        Beat::Accepted
+        Beat::Accepted(interval)
     }
 
     /// Marks ephemeral instances unhealthy after `health` ms without a beat and removes them
-    /// after `expire` ms; returns the next instant (registry clock) something is due.
+    /// after `expire` ms (unless their metadata sets their own timeouts); returns the next
+    /// instant (registry clock) something is due.
     pub(crate) fn expire(&mut self, now: u64, health: u64, expire: u64) -> Option<u64> {
         let mut next: Option<u64> = None;
         let ServiceState {
@@ -498,6 +514,14 @@ impl ServiceState {
                 if !r.ephemeral {
                     return true;
                 }
+                let (health, expire) = if r.metadata.is_empty() {
+                    (health, expire)
+                } else {
+                    (
+                        preserved(&r.metadata, HEALTH_TIMEOUT_KEY).unwrap_or(health),
+                        preserved(&r.metadata, EXPIRE_TIMEOUT_KEY).unwrap_or(expire),
+                    )
+                };
                 let age = now.saturating_sub(r.last_beat);
                 if age >= expire {
                     *checksum = checksum.wrapping_sub(record_hash(cluster_name, ip, *port, r));

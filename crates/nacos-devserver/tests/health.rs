@@ -139,3 +139,38 @@ fn beats_keep_an_instance_alive() {
         std::thread::sleep(Duration::from_millis(40));
     }
 }
+
+/// Instance metadata sets its own timeouts and beat interval (official 2.x), even when far
+/// shorter than the server's.
+#[test]
+fn instances_with_their_own_timeouts() {
+    let api = Api::with(
+        DevServer::builder()
+            .health_timeout(Duration::from_secs(60))
+            .expire_timeout(Duration::from_secs(120)),
+    );
+    api.register("svc", "10.0.0.1", 80, &[]);
+    api.register(
+        "svc",
+        "10.0.0.2",
+        80,
+        &[(
+            "metadata",
+            r#"{"preserved.heart.beat.timeout":"500","preserved.ip.delete.timeout":"2000",
+                "preserved.heart.beat.interval":"100"}"#,
+        )],
+    );
+    let answer = api.json(
+        "PUT",
+        BEAT,
+        &[("serviceName", "svc"), ("ip", "10.0.0.2"), ("port", "80")],
+    );
+    assert_eq!(answer["clientBeatInterval"], 100);
+    wait_until("10.0.0.2 is unhealthy", WAIT, || {
+        healthy_of(&api, "10.0.0.2") == Some(false)
+    });
+    wait_until("10.0.0.2 is removed", WAIT, || {
+        healthy_of(&api, "10.0.0.2").is_none()
+    });
+    assert_eq!(healthy_of(&api, "10.0.0.1"), Some(true));
+}
