@@ -5,7 +5,6 @@ use crate::error::Error;
 use crate::params::{check_instance, FirstError, InstanceKey};
 use crate::register::{expect_ok, INSTANCE_PATH};
 use crate::transport::{Call, Method};
-use crate::validate;
 
 impl ClientInner {
     /// `DELETE /nacos/v1/ns/instance`. `ephemeral` tells the server which store holds it.
@@ -45,66 +44,21 @@ impl<'a> DeregisterInstance<'a> {
         }
     }
 
-    /// The cluster the instance was registered in.
-    ///
-    /// Defaults to `DEFAULT`.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.instance.cluster_name = cluster_name;
-        self
+    crate::builder_setters::instance_setters! {
+        instance;
+        /// The cluster the instance was registered in.
+        cluster_name;
+        /// The group of the service.
+        group_name;
+        /// The namespace the instance is in, for this call only.
+        namespace_id;
     }
 
-    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
-    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
-        match cluster_name {
-            Some(c) => self.cluster_name(c),
-            None => self,
-        }
-    }
-
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.instance.service.group_name = group_name;
-        self
-    }
-
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace the instance is in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.instance.service.namespace_id = Some(namespace_id);
-        self
-    }
-
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
-    }
-
-    /// Whether the instance was registered as ephemeral; a persistent one needs `false`.
-    ///
-    /// Defaults to `true`.
-    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
-        self.ephemeral = ephemeral;
-        self
+    crate::builder_setters::bool_setters! {
+        /// Whether the instance was registered as ephemeral; a persistent one needs `false`.
+        ///
+        /// Defaults to `true`.
+        ephemeral / set_ephemeral => ephemeral
     }
 
     /// Deregisters the instance. Servers answer success for an unknown instance too.

@@ -6,7 +6,6 @@ use crate::instance::Instance;
 use crate::params::{check_instance, FirstError, InstanceKey};
 use crate::register::INSTANCE_PATH;
 use crate::transport::{Call, Method};
-use crate::validate;
 
 impl ClientInner {
     /// `GET /nacos/v1/ns/instance`, with the group (which the Python client forgets) and the
@@ -46,58 +45,14 @@ impl<'a> GetInstance<'a> {
         }
     }
 
-    /// The cluster the instance is in.
-    ///
-    /// Defaults to `DEFAULT`.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.instance.cluster_name = cluster_name;
-        self
-    }
-
-    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
-    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
-        match cluster_name {
-            Some(c) => self.cluster_name(c),
-            None => self,
-        }
-    }
-
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.instance.service.group_name = group_name;
-        self
-    }
-
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace the instance is in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.instance.service.namespace_id = Some(namespace_id);
-        self
-    }
-
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
+    crate::builder_setters::instance_setters! {
+        instance;
+        /// The cluster the instance is in.
+        cluster_name;
+        /// The group of the service.
+        group_name;
+        /// The namespace the instance is in, for this call only.
+        namespace_id;
     }
 
     /// Reads the instance.

@@ -7,10 +7,9 @@ use serde::Serialize;
 use crate::beat_info::BeatInfo;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{check_instance, collect_metadata, FirstError, InstanceKey};
+use crate::params::{check_instance, FirstError, InstanceKey};
 use crate::register::Registration;
 use crate::transport::{Call, Method};
-use crate::validate;
 
 const BEAT_PATH: &str = "/nacos/v1/ns/instance/beat";
 
@@ -132,90 +131,35 @@ impl<'a> SendHeartbeat<'a> {
         }
     }
 
-    /// The cluster the instance is in.
-    ///
-    /// Defaults to `DEFAULT`.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.beat.instance.cluster_name = cluster_name;
-        self
+    crate::builder_setters::instance_setters! {
+        beat.instance;
+        /// The cluster the instance is in.
+        cluster_name;
+        /// The group of the service.
+        group_name;
+        /// The namespace the instance is in, for this call only.
+        namespace_id;
     }
 
-    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
-    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
-        match cluster_name {
-            Some(c) => self.cluster_name(c),
-            None => self,
-        }
+    crate::builder_setters::weight_setters! {
+        /// The weight the beat carries (used when the server registers the instance from it).
+        ///
+        /// Defaults to 1.0.
+        beat.weight
     }
 
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.beat.instance.service.group_name = group_name;
-        self
+    crate::builder_setters::metadata_setters! {
+        /// The metadata the beat carries: any pairs of strings (an array of tuples, a `HashMap`…).
+        ///
+        /// Defaults to none.
+        beat.metadata
     }
 
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace the instance is in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.beat.instance.service.namespace_id = Some(namespace_id);
-        self
-    }
-
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
-    }
-
-    /// The weight the beat carries (used when the server registers the instance from it).
-    ///
-    /// Defaults to 1.0.
-    pub fn weight(mut self, weight: f64) -> Self {
-        self.errors.check(validate::weight(weight));
-        self.beat.weight = weight;
-        self
-    }
-
-    /// The metadata the beat carries: any pairs of strings (an array of tuples, a `HashMap`…).
-    ///
-    /// Defaults to none.
-    pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        if let Some(m) = self.errors.take(collect_metadata(metadata)) {
-            self.beat.metadata = m;
-        }
-        self
-    }
-
-    /// Whether the instance is ephemeral (only ephemeral instances live by beats).
-    ///
-    /// Defaults to `true`.
-    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
-        self.beat.ephemeral = ephemeral;
-        self
+    crate::builder_setters::bool_setters! {
+        /// Whether the instance is ephemeral (only ephemeral instances live by beats).
+        ///
+        /// Defaults to `true`.
+        ephemeral / set_ephemeral => beat.ephemeral
     }
 
     /// Sends the beat. The answer says when to beat next ([`BeatInfo::client_beat_interval`])

@@ -145,6 +145,7 @@
 mod auth;
 mod background;
 mod beat_info;
+mod builder_setters;
 mod client;
 mod client_builder;
 mod deregister;

@@ -118,40 +118,12 @@ impl<'a> ListInstances<'a> {
         self
     }
 
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.query.service.group_name = group_name;
-        self
-    }
-
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace to list in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.query.service.namespace_id = Some(namespace_id);
-        self
-    }
-
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
+    crate::builder_setters::service_setters! {
+        query.service;
+        /// The group of the service.
+        group_name;
+        /// The namespace to list in, for this call only.
+        namespace_id;
     }
 
     /// Lists the instances. Disabled instances are never listed.

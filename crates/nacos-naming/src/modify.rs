@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::instance::Instance;
-use crate::params::{check_instance, collect_metadata, FirstError, InstanceKey};
+use crate::params::{check_instance, FirstError, InstanceKey};
 use crate::register::{expect_ok, Registration, INSTANCE_PATH};
 use crate::transport::{Call, Method};
 use crate::validate;
@@ -121,58 +121,14 @@ impl<'a> ModifyInstance<'a> {
         }
     }
 
-    /// The cluster the instance is in.
-    ///
-    /// Defaults to `DEFAULT`.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.modification.instance.cluster_name = cluster_name;
-        self
-    }
-
-    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
-    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
-        match cluster_name {
-            Some(c) => self.cluster_name(c),
-            None => self,
-        }
-    }
-
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.modification.instance.service.group_name = group_name;
-        self
-    }
-
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace the instance is in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.modification.instance.service.namespace_id = Some(namespace_id);
-        self
-    }
-
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
+    crate::builder_setters::instance_setters! {
+        modification.instance;
+        /// The cluster the instance is in.
+        cluster_name;
+        /// The group of the service.
+        group_name;
+        /// The namespace the instance is in, for this call only.
+        namespace_id;
     }
 
     /// The new weight, from 0 (no traffic) to 10000.
@@ -191,20 +147,12 @@ impl<'a> ModifyInstance<'a> {
         self
     }
 
-    /// The new metadata, replacing the whole current map: any pairs of strings (an array of
-    /// tuples, a `HashMap`, a `BTreeMap`…).
-    ///
-    /// Defaults to the current metadata.
-    pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        if let Some(m) = self.errors.take(collect_metadata(metadata)) {
-            self.modification.metadata = Some(m);
-        }
-        self
+    crate::builder_setters::metadata_setters! {
+        /// The new metadata, replacing the whole current map: any pairs of strings (an array of
+        /// tuples, a `HashMap`, a `BTreeMap`…).
+        ///
+        /// Defaults to the current metadata.
+        modification.metadata = Some
     }
 
     /// Whether the instance takes traffic; disabled instances are left out of lists.
@@ -228,6 +176,8 @@ impl<'a> ModifyInstance<'a> {
         self.modification.ephemeral = Some(ephemeral);
         self
     }
+
+    crate::builder_setters::option_twin!(set_ephemeral => ephemeral(bool));
 
     /// Applies the change (reading the instance first unless weight, enabled and metadata are
     /// all named).

@@ -4,11 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{
-    check_instance, collect_metadata, metadata_param, weight_param, FirstError, InstanceKey,
-};
+use crate::params::{check_instance, metadata_param, weight_param, FirstError, InstanceKey};
 use crate::transport::{Call, Method};
-use crate::validate;
 
 pub(crate) const INSTANCE_PATH: &str = "/nacos/v1/ns/instance";
 
@@ -99,109 +96,52 @@ impl<'a> RegisterInstance<'a> {
         }
     }
 
-    /// The cluster within the service: letters, digits and `-`.
-    ///
-    /// Defaults to `DEFAULT`.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.registration.instance.cluster_name = cluster_name;
-        self
+    crate::builder_setters::instance_setters! {
+        registration.instance;
+        /// The cluster within the service: letters, digits and `-`.
+        cluster_name;
+        /// The group of the service; must not contain `@@`.
+        group_name;
+        /// The namespace to register in, for this call only.
+        namespace_id;
     }
 
-    /// Sets [`cluster_name`](Self::cluster_name) when `Some`, leaves the default when `None`.
-    pub fn set_cluster_name(self, cluster_name: Option<impl Into<String>>) -> Self {
-        match cluster_name {
-            Some(c) => self.cluster_name(c),
-            None => self,
-        }
+    crate::builder_setters::weight_setters! {
+        /// The load-balancing weight, from 0 (no traffic) to 10000.
+        ///
+        /// Defaults to 1.0.
+        registration.weight
     }
 
-    /// The group of the service; must not contain `@@`.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.registration.instance.service.group_name = group_name;
-        self
+    crate::builder_setters::metadata_setters! {
+        /// The instance's metadata: any pairs of strings (an array of tuples, a `HashMap`, a
+        /// `BTreeMap`…). Replaces metadata given earlier in the chain.
+        ///
+        /// Defaults to none.
+        registration.metadata
     }
 
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
+    crate::builder_setters::bool_setters! {
+        /// Whether the instance is ephemeral (kept by heartbeats, removed when they stop) or
+        /// persistent (kept until deregistered, health-checked by the server).
+        ///
+        /// Defaults to `true`.
+        ephemeral / set_ephemeral => registration.ephemeral
     }
 
-    /// The namespace to register in, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.registration.instance.service.namespace_id = Some(namespace_id);
-        self
+    crate::builder_setters::bool_setters! {
+        /// Whether the instance takes traffic; disabled instances are left out of lists.
+        ///
+        /// Defaults to `true`.
+        enabled / set_enabled => registration.enabled
     }
 
-    /// Sets [`namespace_id`](Self::namespace_id) when `Some`, leaves the default when `None`.
-    pub fn set_namespace_id(self, namespace_id: Option<impl Into<String>>) -> Self {
-        match namespace_id {
-            Some(n) => self.namespace_id(n),
-            None => self,
-        }
-    }
-
-    /// The load-balancing weight, from 0 (no traffic) to 10000.
-    ///
-    /// Defaults to 1.0.
-    pub fn weight(mut self, weight: f64) -> Self {
-        self.errors.check(validate::weight(weight));
-        self.registration.weight = weight;
-        self
-    }
-
-    /// The instance's metadata: any pairs of strings (an array of tuples, a `HashMap`, a
-    /// `BTreeMap`…). Replaces metadata given earlier in the chain.
-    ///
-    /// Defaults to none.
-    pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        if let Some(m) = self.errors.take(collect_metadata(metadata)) {
-            self.registration.metadata = m;
-        }
-        self
-    }
-
-    /// Whether the instance is ephemeral (kept by heartbeats, removed when they stop) or
-    /// persistent (kept until deregistered, health-checked by the server).
-    ///
-    /// Defaults to `true`.
-    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
-        self.registration.ephemeral = ephemeral;
-        self
-    }
-
-    /// Whether the instance takes traffic; disabled instances are left out of lists.
-    ///
-    /// Defaults to `true`.
-    pub fn enabled(mut self, enabled: bool) -> Self {
-        self.registration.enabled = enabled;
-        self
-    }
-
-    /// The health to register with (servers may ignore it for ephemeral instances, whose
-    /// health comes from heartbeats).
-    ///
-    /// Defaults to `true`.
-    pub fn healthy(mut self, healthy: bool) -> Self {
-        self.registration.healthy = healthy;
-        self
+    crate::builder_setters::bool_setters! {
+        /// The health to register with (servers may ignore it for ephemeral instances, whose
+        /// health comes from heartbeats).
+        ///
+        /// Defaults to `true`.
+        healthy / set_healthy => registration.healthy
     }
 
     /// Whether the client keeps an ephemeral instance alive with heartbeats from now until
@@ -329,6 +269,62 @@ mod tests {
         assert_eq!(
             refused(c.add_naming_instance("s", "h", 1).weight(10_001.0).send()),
             "weight"
+        );
+    }
+
+    #[test]
+    fn option_twins_set_on_some_and_keep_the_default_on_none() {
+        let c = client();
+        let unset = c
+            .add_naming_instance("s", "h", 1)
+            .set_cluster_name(None::<String>)
+            .set_group_name(None::<String>)
+            .set_namespace_id(None::<String>)
+            .set_weight(None)
+            .set_metadata(None::<[(&str, &str); 0]>)
+            .set_ephemeral(None)
+            .set_enabled(None)
+            .set_healthy(None);
+        assert_eq!(
+            unset.registration,
+            Registration::new(InstanceKey::new(
+                ServiceKey::new(None, "s".into()),
+                "h".into(),
+                1
+            ))
+        );
+        let set = c
+            .add_naming_instance("s", "h", 1)
+            .set_cluster_name(Some("c"))
+            .set_group_name(Some("g"))
+            .set_namespace_id(Some("ns"))
+            .set_weight(Some(2.5))
+            .set_metadata(Some([("k", "v")]))
+            .set_ephemeral(Some(false))
+            .set_enabled(Some(false))
+            .set_healthy(Some(false));
+        let r = &set.registration;
+        assert_eq!(r.instance.cluster_name, "c");
+        assert_eq!(r.instance.service.group_name, "g");
+        assert_eq!(r.instance.service.namespace_id.as_deref(), Some("ns"));
+        assert_eq!(r.weight, 2.5);
+        assert_eq!(r.metadata.get("k").map(String::as_str), Some("v"));
+        assert!(!r.ephemeral && !r.enabled && !r.healthy);
+        assert_eq!(
+            refused(
+                c.add_naming_instance("s", "h", 1)
+                    .set_weight(Some(-1.0))
+                    .send()
+            ),
+            "weight"
+        );
+        assert_eq!(
+            refused(
+                c.add_naming_instance("s", "h", 1)
+                    .set_group_name(Some("a@@b"))
+                    .send()
+            ),
+            "group_name"
         );
     }
 

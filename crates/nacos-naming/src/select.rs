@@ -76,24 +76,12 @@ impl SelectInstance<'_> {
         self
     }
 
-    /// The group of the service; must not contain `@@`.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.service.group_name = group_name;
-        self
-    }
-
-    /// The namespace of the service, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.service.namespace_id = Some(namespace_id);
-        self
+    crate::builder_setters::service_setters! {
+        service;
+        /// The group of the service; must not contain `@@`.
+        group_name;
+        /// The namespace of the service, for this call only.
+        namespace_id;
     }
 
     /// Picks one instance.

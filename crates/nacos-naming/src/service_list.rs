@@ -8,7 +8,6 @@ use crate::instance::DEFAULT_GROUP;
 use crate::lenient;
 use crate::params::FirstError;
 use crate::transport::{Call, Method};
-use crate::validate;
 
 const SERVICE_LIST_PATH: &str = "/nacos/v1/ns/service/list";
 
@@ -60,32 +59,18 @@ pub struct ListServices<'a> {
 }
 
 impl ListServices<'_> {
-    /// The group whose services to list.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.group_name = group_name;
-        self
+    crate::builder_setters::string_setters! {
+        /// The group whose services to list.
+        ///
+        /// Defaults to `DEFAULT_GROUP`.
+        group_name / set_group_name => group_name
     }
 
-    /// Sets [`group_name`](Self::group_name) when `Some`, leaves the default when `None`.
-    pub fn set_group_name(self, group_name: Option<impl Into<String>>) -> Self {
-        match group_name {
-            Some(g) => self.group_name(g),
-            None => self,
-        }
-    }
-
-    /// The namespace to list, for this call only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.namespace_id = Some(namespace_id);
-        self
+    crate::builder_setters::string_setters! {
+        /// The namespace to list, for this call only.
+        ///
+        /// Defaults to the client's namespace.
+        namespace_id / set_namespace_id => namespace_id = Some
     }
 
     /// The page, from 1.

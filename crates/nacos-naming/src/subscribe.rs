@@ -140,24 +140,12 @@ impl Subscribe<'_> {
         self
     }
 
-    /// The group of the service; must not contain `@@`.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.service.group_name = group_name;
-        self
-    }
-
-    /// The namespace of the service, for this subscription only.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.service.namespace_id = Some(namespace_id);
-        self
+    crate::builder_setters::service_setters! {
+        service;
+        /// The group of the service; must not contain `@@`.
+        group_name;
+        /// The namespace of the service, for this subscription only.
+        namespace_id;
     }
 
     /// Subscribes, and returns the id that unsubscribes this listener alone. The first event
@@ -224,24 +212,12 @@ impl Unsubscribe<'_> {
         self
     }
 
-    /// The group of the service.
-    ///
-    /// Defaults to `DEFAULT_GROUP`.
-    pub fn group_name(mut self, group_name: impl Into<String>) -> Self {
-        let group_name = group_name.into();
-        self.errors.check(validate::group_name(&group_name));
-        self.service.group_name = group_name;
-        self
-    }
-
-    /// The namespace of the service.
-    ///
-    /// Defaults to the client's namespace.
-    pub fn namespace_id(mut self, namespace_id: impl Into<String>) -> Self {
-        let namespace_id = namespace_id.into();
-        self.errors.check(validate::namespace_id(&namespace_id));
-        self.service.namespace_id = Some(namespace_id);
-        self
+    crate::builder_setters::service_setters! {
+        service;
+        /// The group of the service.
+        group_name;
+        /// The namespace of the service.
+        namespace_id;
     }
 
     /// Unsubscribes.

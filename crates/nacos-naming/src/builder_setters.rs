@@ -1,0 +1,158 @@
+//! The setters the request builders share, written once so that every builder checks and
+//! documents a parameter the same way.
+//!
+//! Each setter validates its argument into the builder's `errors` (a `FirstError`, reported by
+//! `send()`), and comes with a `set_` twin taking an `Option`, for callers holding optional
+//! settings (a command line, a config file): `None` leaves the setting alone. A builder passes
+//! its own wording of the parameter; the macro adds the `Defaults to …` line, which is the same
+//! for every builder.
+
+/// `set_$name(Option<T>)`: calls `$name` when `Some`, leaves the builder as it is when `None`.
+macro_rules! option_twin {
+    ($set:ident => $name:ident($ty:ty)) => {
+        #[doc = concat!(
+                                    "Sets [`", stringify!($name), "`](Self::", stringify!($name),
+                                    ") when `Some`, leaves the default when `None`."
+                                )]
+        pub fn $set(self, $name: Option<$ty>) -> Self {
+            match $name {
+                Some(value) => self.$name(value),
+                None => self,
+            }
+        }
+    };
+}
+
+/// A string setter checked by `validate::$name` and stored at `self.$field` (wrapped in
+/// `$wrap`, such as `Some`, when given), with its `set_` twin.
+macro_rules! string_setters {
+    (
+        $(#[doc = $doc:expr])+
+        $name:ident / $set:ident => $($field:ident).+ $(= $wrap:ident)?
+    ) => {
+        $(#[doc = $doc])+
+        pub fn $name(mut self, $name: impl Into<String>) -> Self {
+            let $name = $name.into();
+            self.errors.check($crate::validate::$name(&$name));
+            self.$($field).+ = $($wrap)?($name);
+            self
+        }
+
+        $crate::builder_setters::option_twin!($set => $name(impl Into<String>));
+    };
+}
+
+/// `group_name` and `namespace_id` (with their twins) of the service at `self.$service` (a
+/// `ServiceKey`).
+macro_rules! service_setters {
+    (
+        $($service:ident).+;
+        $(#[doc = $group:expr])+ group_name;
+        $(#[doc = $namespace:expr])+ namespace_id;
+    ) => {
+        $crate::builder_setters::string_setters! {
+            $(#[doc = $group])+
+            #[doc = ""]
+            #[doc = " Defaults to `DEFAULT_GROUP`."]
+            group_name / set_group_name => $($service).+.group_name
+        }
+
+        $crate::builder_setters::string_setters! {
+            $(#[doc = $namespace])+
+            #[doc = ""]
+            #[doc = " Defaults to the client's namespace."]
+            namespace_id / set_namespace_id => $($service).+.namespace_id = Some
+        }
+    };
+}
+
+/// `cluster_name`, `group_name` and `namespace_id` (with their twins) of the instance at
+/// `self.$instance` (an `InstanceKey`).
+macro_rules! instance_setters {
+    (
+        $($instance:ident).+;
+        $(#[doc = $cluster:expr])+ cluster_name;
+        $(#[doc = $group:expr])+ group_name;
+        $(#[doc = $namespace:expr])+ namespace_id;
+    ) => {
+        $crate::builder_setters::string_setters! {
+            $(#[doc = $cluster])+
+            #[doc = ""]
+            #[doc = " Defaults to `DEFAULT`."]
+            cluster_name / set_cluster_name => $($instance).+.cluster_name
+        }
+
+        $crate::builder_setters::service_setters! {
+            $($instance).+.service;
+            $(#[doc = $group])+ group_name;
+            $(#[doc = $namespace])+ namespace_id;
+        }
+    };
+}
+
+/// `weight` (checked by `validate::weight`, stored at `self.$field`) and its twin.
+macro_rules! weight_setters {
+    ($(#[doc = $doc:expr])+ $($field:ident).+) => {
+        $(#[doc = $doc])+
+        pub fn weight(mut self, weight: f64) -> Self {
+            self.errors.check($crate::validate::weight(weight));
+            self.$($field).+ = weight;
+            self
+        }
+
+        $crate::builder_setters::option_twin!(set_weight => weight(f64));
+    };
+}
+
+/// A flag stored at `self.$field`, with its twin.
+macro_rules! bool_setters {
+    ($(#[doc = $doc:expr])+ $name:ident / $set:ident => $($field:ident).+) => {
+        $(#[doc = $doc])+
+        pub fn $name(mut self, $name: bool) -> Self {
+            self.$($field).+ = $name;
+            self
+        }
+
+        $crate::builder_setters::option_twin!($set => $name(bool));
+    };
+}
+
+/// `metadata` (any pairs of strings, keys checked, stored at `self.$field`, wrapped in `$wrap`
+/// when given) and its twin.
+macro_rules! metadata_setters {
+    ($(#[doc = $doc:expr])+ $($field:ident).+ $(= $wrap:ident)?) => {
+        $(#[doc = $doc])+
+        pub fn metadata<I, K, V>(mut self, metadata: I) -> Self
+        where
+            I: IntoIterator<Item = (K, V)>,
+            K: Into<String>,
+            V: Into<String>,
+        {
+            if let Some(m) = self
+                .errors
+                .take($crate::params::collect_metadata(metadata))
+            {
+                self.$($field).+ = $($wrap)?(m);
+            }
+            self
+        }
+
+        /// Sets [`metadata`](Self::metadata) when `Some`, leaves the default when `None`.
+        pub fn set_metadata<I, K, V>(self, metadata: Option<I>) -> Self
+        where
+            I: IntoIterator<Item = (K, V)>,
+            K: Into<String>,
+            V: Into<String>,
+        {
+            match metadata {
+                Some(m) => self.metadata(m),
+                None => self,
+            }
+        }
+    };
+}
+
+pub(crate) use {
+    bool_setters, instance_setters, metadata_setters, option_twin, service_setters, string_setters,
+    weight_setters,
+};
