@@ -173,6 +173,8 @@ impl<'a> RegisterInstance<'a> {
         self
     }
 
+    crate::builder_setters::option_twin!(set_heartbeat_interval => heartbeat_interval(std::time::Duration));
+
     /// Registers the instance and, when it is ephemeral, keeps it alive with heartbeats
     /// (unless [`heartbeat(false)`](Self::heartbeat)). Registering the same instance again
     /// (same service, group, namespace, ip, port and cluster) replaces what its beats carry.
@@ -284,7 +286,9 @@ mod tests {
             .set_metadata(None::<[(&str, &str); 0]>)
             .set_ephemeral(None)
             .set_enabled(None)
-            .set_healthy(None);
+            .set_healthy(None)
+            .set_heartbeat_interval(None);
+        assert_eq!(unset.heartbeat_interval, None);
         assert_eq!(
             unset.registration,
             Registration::new(InstanceKey::new(
@@ -302,7 +306,12 @@ mod tests {
             .set_metadata(Some([("k", "v")]))
             .set_ephemeral(Some(false))
             .set_enabled(Some(false))
-            .set_healthy(Some(false));
+            .set_healthy(Some(false))
+            .set_heartbeat_interval(Some(std::time::Duration::from_millis(100)));
+        assert_eq!(
+            set.heartbeat_interval,
+            Some(std::time::Duration::from_millis(100))
+        );
         let r = &set.registration;
         assert_eq!(r.instance.cluster_name, "c");
         assert_eq!(r.instance.service.group_name, "g");

@@ -106,29 +106,19 @@ fn register(client: &NamingClient, args: RegisterArgs, out: Printer) -> Result<S
     } else {
         None
     };
-    let mut call = client
+    client
         .add_naming_instance(&i.service, &i.ip, i.port)
         .set_cluster_name(i.cluster.clone())
         .set_group_name(i.group.clone())
         .metadata(args.attributes.metadata.iter().cloned())
         // Without --keep-alive this process ends at once: beating would only start a thread.
-        .heartbeat(args.keep_alive);
-    if let Some(w) = args.attributes.weight {
-        call = call.weight(w);
-    }
-    if let Some(e) = args.ephemeral.value() {
-        call = call.ephemeral(e);
-    }
-    if let Some(e) = args.enabled.value() {
-        call = call.enabled(e);
-    }
-    if let Some(h) = args.healthy.value() {
-        call = call.healthy(h);
-    }
-    if let Some(interval) = args.beat_interval {
-        call = call.heartbeat_interval(interval);
-    }
-    call.send()
+        .heartbeat(args.keep_alive)
+        .set_weight(args.attributes.weight)
+        .set_ephemeral(args.ephemeral.value())
+        .set_enabled(args.enabled.value())
+        .set_healthy(args.healthy.value())
+        .set_heartbeat_interval(args.beat_interval)
+        .send()
         .map_err(|e| Failure::nacos(format!("cannot register {}", instance_label(i)), e))?;
     let printed = out.done("registered", &target(i));
     let Some(stop) = stop else {
@@ -143,17 +133,7 @@ fn register(client: &NamingClient, args: RegisterArgs, out: Printer) -> Result<S
         }
         Err(e) => Stop::Output(e),
     };
-    let removed = client
-        .remove_naming_instance(&i.service, &i.ip, i.port)
-        .set_cluster_name(i.cluster.clone())
-        .set_group_name(i.group.clone());
-    let removed = match args.ephemeral.value() {
-        Some(e) => removed.ephemeral(e),
-        None => removed,
-    };
-    removed
-        .send()
-        .map_err(|e| Failure::nacos(format!("cannot deregister {}", instance_label(i)), e))?;
+    remove(client, i, args.ephemeral.value())?;
     let printed = out.done("deregistered", &target(i));
     let status = why.into_result()?;
     printed.map_err(Failure::output)?;
@@ -166,36 +146,36 @@ fn deregister(
     out: Printer,
 ) -> Result<Status, Failure> {
     let i = &args.instance;
-    let mut call = client
-        .remove_naming_instance(&i.service, &i.ip, i.port)
-        .set_cluster_name(i.cluster.clone())
-        .set_group_name(i.group.clone());
-    if let Some(e) = args.ephemeral.value() {
-        call = call.ephemeral(e);
-    }
-    call.send()
-        .map_err(|e| Failure::nacos(format!("cannot deregister {}", instance_label(i)), e))?;
+    remove(client, i, args.ephemeral.value())?;
     out.done("deregistered", &target(i))
         .map_err(Failure::output)?;
     Ok(Status::Success)
 }
 
+/// Deregisters `i`: `deregister`, and `register --keep-alive` when it stops.
+fn remove(client: &NamingClient, i: &InstanceArgs, ephemeral: Option<bool>) -> Result<(), Failure> {
+    client
+        .remove_naming_instance(&i.service, &i.ip, i.port)
+        .set_cluster_name(i.cluster.clone())
+        .set_group_name(i.group.clone())
+        .set_ephemeral(ephemeral)
+        .send()
+        .map_err(|e| Failure::nacos(format!("cannot deregister {}", instance_label(i)), e))
+}
+
 fn modify(client: &NamingClient, args: ModifyArgs, out: Printer) -> Result<Status, Failure> {
     let i = &args.instance;
-    let mut call = client
+    let metadata = &args.attributes.metadata;
+    client
         .modify_naming_instance(&i.service, &i.ip, i.port)
         .set_cluster_name(i.cluster.clone())
         .set_group_name(i.group.clone())
         .set_weight(args.attributes.weight)
-        .set_enabled(args.enabled.value());
-    // An empty --metadata list means "leave the metadata as it is", not "clear it".
-    if !args.attributes.metadata.is_empty() {
-        call = call.metadata(args.attributes.metadata.iter().cloned());
-    }
-    if let Some(e) = args.ephemeral.value() {
-        call = call.ephemeral(e);
-    }
-    call.send()
+        .set_enabled(args.enabled.value())
+        // An empty --metadata list means "leave the metadata as it is", not "clear it".
+        .set_metadata((!metadata.is_empty()).then_some(metadata.iter().cloned()))
+        .set_ephemeral(args.ephemeral.value())
+        .send()
         .map_err(|e| Failure::nacos(format!("cannot modify {}", instance_label(i)), e))?;
     out.done("modified", &target(i)).map_err(Failure::output)?;
     Ok(Status::Success)
@@ -232,23 +212,20 @@ fn get(client: &NamingClient, args: GetArgs, out: Printer) -> Result<Status, Fai
 
 fn beat(client: &NamingClient, args: BeatArgs, out: Printer) -> Result<Status, Failure> {
     let i = &args.instance;
-    let mut call = client
+    let answer = client
         .send_heartbeat(&i.service, &i.ip, i.port)
         .set_cluster_name(i.cluster.clone())
         .set_group_name(i.group.clone())
-        .metadata(args.attributes.metadata.iter().cloned());
-    if let Some(w) = args.attributes.weight {
-        call = call.weight(w);
-    }
-    if let Some(e) = args.ephemeral.value() {
-        call = call.ephemeral(e);
-    }
-    let answer = call.send().map_err(|e| {
-        Failure::nacos(
-            format!("cannot send a heartbeat for {}", instance_label(i)),
-            e,
-        )
-    })?;
+        .metadata(args.attributes.metadata.iter().cloned())
+        .set_weight(args.attributes.weight)
+        .set_ephemeral(args.ephemeral.value())
+        .send()
+        .map_err(|e| {
+            Failure::nacos(
+                format!("cannot send a heartbeat for {}", instance_label(i)),
+                e,
+            )
+        })?;
     if answer.instance_not_found() {
         log::warn!(
             "the server does not know {} (code {}): register it",
@@ -269,13 +246,11 @@ fn watch(client: &NamingClient, args: WatchArgs, out: Printer) -> Result<Status,
             let _ = on_output_error.send(Stop::Output(e));
         }
     };
-    let mut call = client
+    client
         .subscribe(&s.service, listener)
-        .clusters(s.clusters.iter().cloned());
-    if let Some(g) = &s.group {
-        call = call.group_name(g);
-    }
-    call.send()
+        .clusters(s.clusters.iter().cloned())
+        .set_group_name(s.group.clone())
+        .send()
         .map_err(|e| Failure::nacos(format!("cannot watch {}", service_of(s)), e))?;
     hint(&format!("watching {} (Ctrl-C to stop)", service_of(s)));
     let why = stop.wait();
@@ -312,15 +287,14 @@ fn services(client: &NamingClient, args: ServicesArgs, out: Printer) -> Result<S
 
 fn select(client: &NamingClient, args: SelectArgs, out: Printer) -> Result<Status, Failure> {
     let s = &args.service;
-    let mut call = client
+    let instance = client
         .select_one_healthy_instance(&s.service)
-        .clusters(s.clusters.iter().cloned());
-    if let Some(g) = &s.group {
-        call = call.group_name(g);
-    }
-    let instance = call.send().map_err(|e| {
-        Failure::nacos(format!("cannot select an instance of {}", service_of(s)), e)
-    })?;
+        .clusters(s.clusters.iter().cloned())
+        .set_group_name(s.group.clone())
+        .send()
+        .map_err(|e| {
+            Failure::nacos(format!("cannot select an instance of {}", service_of(s)), e)
+        })?;
     out.instance(&instance).map_err(Failure::output)?;
     Ok(Status::Success)
 }
