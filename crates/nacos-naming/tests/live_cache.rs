@@ -29,12 +29,7 @@ fn a_client_starts_from_the_cache_while_no_server_answers() {
         .build()
         .unwrap();
     let service = unique("cached");
-    let events = Events::new();
-    writer
-        .subscribe(&service, events.listener())
-        .group_name("G")
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&writer, &service, Some("G"));
     for port in [1, 2] {
         writer
             .add_naming_instance(&service, "10.6.0.1", port)
@@ -58,12 +53,7 @@ fn a_client_starts_from_the_cache_while_no_server_answers() {
         .load_cache_at_start(true)
         .build()
         .unwrap();
-    let events = Events::new();
-    reader
-        .subscribe(&service, events.listener())
-        .group_name("G")
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&reader, &service, Some("G"));
     let first = events.nth(1);
     assert_eq!(addresses(&first.added), ["10.6.0.1:1", "10.6.0.1:2"]);
     assert_eq!(first.added[0].weight, 0.5);
@@ -106,11 +96,7 @@ fn the_cache_is_served_only_when_asked_to() {
         .add_naming_instance(&service, "10.6.0.2", 1)
         .send()
         .unwrap();
-    let events = Events::new();
-    writer
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&writer, &service, None);
     events.nth(1);
     drop(writer);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -119,11 +105,7 @@ fn the_cache_is_served_only_when_asked_to() {
         .cache_dir(&dir)
         .build()
         .unwrap();
-    let events = Events::new();
-    reader
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&reader, &service, None);
     events.assert_quiet_for(Duration::from_millis(300));
     let listed = reader.list_naming_instance(&service).send();
     assert!(matches!(listed, Err(Error::Request(_))), "{listed:?}");

@@ -155,8 +155,7 @@ fn a_three_node_rnacos_cluster_loses_a_node() {
         }
     }
     let service = &services[0];
-    let events = Events::new();
-    client.subscribe(service, events.listener()).send().unwrap();
+    let events = Events::subscribe(&client, service, None);
     events.wait("every instance", |e| {
         e.last()
             .is_some_and(|e| e.service.hosts.len() == ports.len())

@@ -59,11 +59,7 @@ fn stray_malformed_bombed_and_stale_packets_change_nothing() {
         .add_naming_instance(&service, "10.4.0.1", 1)
         .send()
         .unwrap();
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
     let first = events.nth(1);
     let held = first.service.last_ref_time;
     let to = ("127.0.0.1", udp_port);
@@ -135,11 +131,7 @@ fn a_newer_push_from_a_server_address_is_applied() {
         .build()
         .unwrap();
     let service = unique("newer");
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
     let held = events.nth(1).service.last_ref_time;
     let local = UdpSocket::bind("127.0.0.1:0").unwrap();
     let to = ("127.0.0.1", udp_port);

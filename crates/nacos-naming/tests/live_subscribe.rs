@@ -62,12 +62,7 @@ fn sees_add_modify_remove_in_order_by_push_from_devserver() {
         .build()
         .unwrap();
     let service = unique("push-order");
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .group_name("G")
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, Some("G"));
     add_modify_remove(&client, &events, &service);
 }
 
@@ -78,12 +73,7 @@ fn sees_add_modify_remove_in_order_by_polling_rnacos() {
     let server = Rnacos::start().unwrap();
     let client = fast_client(&server.address()).build().unwrap();
     let service = unique("poll-order");
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .group_name("G")
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, Some("G"));
     add_modify_remove(&client, &events, &service);
 }
 
@@ -98,11 +88,7 @@ fn a_push_reaches_another_clients_listener_quickly() {
         .unwrap();
     let writer = fast_client(&address).udp_push(false).build().unwrap();
     let service = unique("push-fast");
-    let events = Events::new();
-    watcher
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&watcher, &service, None);
     events.nth(1);
     let started = Instant::now();
     writer
@@ -189,11 +175,7 @@ fn delivers_empty_lists_unless_told_not_to() {
             .add_naming_instance(&service, "10.1.0.5", 1)
             .send()
             .unwrap();
-        let events = Events::new();
-        client
-            .subscribe(&service, events.listener())
-            .send()
-            .unwrap();
+        let events = Events::subscribe(&client, &service, None);
         assert_eq!(addresses(&events.nth(1).added), ["10.1.0.5:1"]);
         client
             .remove_naming_instance(&service, "10.1.0.5", 1)
@@ -233,11 +215,7 @@ fn a_panicking_or_blocked_listener_harms_no_other() {
         })
         .send()
         .unwrap();
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
     events.nth(1);
     for port in 1..=3 {
         client
@@ -296,11 +274,7 @@ fn all_servers_down_then_back() {
     let addr = server.addr();
     let client = fast_client(&addr.to_string()).build().unwrap();
     let service = unique("outage");
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
     client
         .add_naming_instance(&service, "10.1.0.8", 1)
         .send()
@@ -353,7 +327,6 @@ fn subscribe_refuses_bad_arguments_and_waits_for_servers() {
     ] {
         assert!(matches!(bad, Err(Error::InvalidParam { .. })), "{bad:?}");
     }
-    let events = Events::new();
-    client.subscribe("s", events.listener()).send().unwrap();
+    let events = Events::subscribe(&client, "s", None);
     events.assert_quiet_for(Duration::from_millis(300));
 }

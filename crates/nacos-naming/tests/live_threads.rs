@@ -33,11 +33,7 @@ fn busy_client(
         .build()
         .unwrap();
     let service = unique("threads");
-    let events = Events::new();
-    client
-        .subscribe(&service, events.listener())
-        .send()
-        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
     for port in 1..=5 {
         client
             .add_naming_instance(&service, "10.3.0.1", port)

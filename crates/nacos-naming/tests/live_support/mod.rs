@@ -44,6 +44,17 @@ impl Events {
         Arc::default()
     }
 
+    /// A new recorder, subscribed to `service` in `group` (`None`: the default group).
+    pub fn subscribe(client: &NamingClient, service: &str, group: Option<&str>) -> Arc<Events> {
+        let events = Events::new();
+        client
+            .subscribe(service, events.listener())
+            .set_group_name(group)
+            .send()
+            .unwrap();
+        events
+    }
+
     /// A listener that records into these events.
     pub fn listener(self: &Arc<Events>) -> impl Fn(&ServiceEvent) + Send + Sync + 'static {
         let events = self.clone();
