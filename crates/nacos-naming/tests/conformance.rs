@@ -622,37 +622,33 @@ mod cases {
         let server = profile.start();
         let client = server.client();
         let service = unique("get");
-        client
-            .add_naming_instance(&service, IP, 8080)
-            .cluster_name("production")
-            .group_name("microservices")
-            .metadata([("where", "production")])
-            .send()
-            .unwrap();
-        let got = client
-            .get_naming_instance(&service, IP, 8080)
-            .cluster_name("production")
-            .group_name("microservices")
-            .send()
-            .unwrap();
+        // The instance registered in `cluster` says where it is in its metadata.
+        let register_in = |cluster: &str| {
+            client
+                .add_naming_instance(&service, IP, 8080)
+                .cluster_name(cluster)
+                .group_name("microservices")
+                .metadata([("where", cluster)])
+                .send()
+                .unwrap()
+        };
+        let get_in = |cluster: &str| {
+            client
+                .get_naming_instance(&service, IP, 8080)
+                .cluster_name(cluster)
+                .group_name("microservices")
+                .send()
+                .unwrap()
+        };
+        register_in("production");
+        let got = get_in("production");
         assert_eq!(got.metadata["where"], "production");
         assert_eq!(got.cluster_name, "production");
 
         if profile.cluster_is_identity() && profile.get_honours_cluster() {
             // The same ip:port in another cluster is another instance.
-            client
-                .add_naming_instance(&service, IP, 8080)
-                .cluster_name("staging")
-                .group_name("microservices")
-                .metadata([("where", "staging")])
-                .send()
-                .unwrap();
-            let staging = client
-                .get_naming_instance(&service, IP, 8080)
-                .cluster_name("staging")
-                .group_name("microservices")
-                .send()
-                .unwrap();
+            register_in("staging");
+            let staging = get_in("staging");
             assert_eq!(staging.metadata["where"], "staging");
             assert_eq!(staging.cluster_name, "staging");
         }
