@@ -67,8 +67,20 @@ macro_rules! service_setters {
 }
 
 /// `cluster_name`, `group_name` and `namespace_id` (with their twins) of the instance at
-/// `self.$instance` (an `InstanceKey`).
+/// `self.$instance` (an `InstanceKey`), worded as most builders word them unless the builder
+/// passes its own words.
 macro_rules! instance_setters {
+    ($($instance:ident).+) => {
+        $crate::builder_setters::instance_setters! {
+            $($instance).+;
+            /// The cluster the instance is in.
+            cluster_name;
+            /// The group of the service.
+            group_name;
+            /// The namespace the instance is in, for this call only.
+            namespace_id;
+        }
+    };
     (
         $($instance:ident).+;
         $(#[doc = $cluster:expr])+ cluster_name;
@@ -86,6 +98,41 @@ macro_rules! instance_setters {
             $($instance).+.service;
             $(#[doc = $group])+ group_name;
             $(#[doc = $namespace])+ namespace_id;
+        }
+    };
+}
+
+/// `cluster_name` (adds one checked cluster to the filter at `self.$clusters`, a `Vec`) and
+/// `clusters` (adds each), for the builders that filter by any number of clusters.
+macro_rules! cluster_filter_setters {
+    (
+        $clusters:ident;
+        $(#[doc = $one:expr])+ cluster_name;
+        $(#[doc = $many:expr])+ clusters;
+    ) => {
+        $(#[doc = $one])+
+        #[doc = ""]
+        #[doc = " Defaults to every cluster."]
+        pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+            let cluster_name = cluster_name.into();
+            self.errors
+                .check($crate::validate::cluster_name(&cluster_name));
+            self.$clusters.push(cluster_name);
+            self
+        }
+
+        $(#[doc = $many])+
+        #[doc = ""]
+        #[doc = " Defaults to every cluster."]
+        pub fn clusters<I, S>(mut self, clusters: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            for cluster in clusters {
+                self = self.cluster_name(cluster);
+            }
+            self
         }
     };
 }
@@ -153,6 +200,6 @@ macro_rules! metadata_setters {
 }
 
 pub(crate) use {
-    bool_setters, instance_setters, metadata_setters, option_twin, service_setters, string_setters,
-    weight_setters,
+    bool_setters, cluster_filter_setters, instance_setters, metadata_setters, option_twin,
+    service_setters, string_setters, weight_setters,
 };

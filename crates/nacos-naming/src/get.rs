@@ -45,15 +45,7 @@ impl<'a> GetInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters! {
-        instance;
-        /// The cluster the instance is in.
-        cluster_name;
-        /// The group of the service.
-        group_name;
-        /// The namespace the instance is in, for this call only.
-        namespace_id;
-    }
+    crate::builder_setters::instance_setters!(instance);
 
     /// Reads the instance.
     ///

@@ -131,15 +131,7 @@ impl<'a> SendHeartbeat<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters! {
-        beat.instance;
-        /// The cluster the instance is in.
-        cluster_name;
-        /// The group of the service.
-        group_name;
-        /// The namespace the instance is in, for this call only.
-        namespace_id;
-    }
+    crate::builder_setters::instance_setters!(beat.instance);
 
     crate::builder_setters::weight_setters! {
         /// The weight the beat carries (used when the server registers the instance from it).

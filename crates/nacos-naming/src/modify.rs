@@ -121,15 +121,7 @@ impl<'a> ModifyInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters! {
-        modification.instance;
-        /// The cluster the instance is in.
-        cluster_name;
-        /// The group of the service.
-        group_name;
-        /// The namespace the instance is in, for this call only.
-        namespace_id;
-    }
+    crate::builder_setters::instance_setters!(modification.instance);
 
     /// The new weight, from 0 (no traffic) to 10000.
     ///

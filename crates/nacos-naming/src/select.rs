@@ -52,28 +52,12 @@ pub struct SelectInstance<'a> {
 }
 
 impl SelectInstance<'_> {
-    /// Pick only from this cluster (letters, digits and `-`); may be called more than once.
-    ///
-    /// Defaults to every cluster.
-    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
-        let cluster_name = cluster_name.into();
-        self.errors.check(validate::cluster_name(&cluster_name));
-        self.clusters.push(cluster_name);
-        self
-    }
-
-    /// Pick only from these clusters.
-    ///
-    /// Defaults to every cluster.
-    pub fn clusters<I, S>(mut self, clusters: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        for cluster in clusters {
-            self = self.cluster_name(cluster);
-        }
-        self
+    crate::builder_setters::cluster_filter_setters! {
+        clusters;
+        /// Pick only from this cluster (letters, digits and `-`); may be called more than once.
+        cluster_name;
+        /// Pick only from these clusters.
+        clusters;
     }
 
     crate::builder_setters::service_setters! {
