@@ -162,6 +162,7 @@ mod notifier;
 mod params;
 mod poller;
 mod push_receiver;
+mod random;
 mod register;
 mod select;
 mod server_list;

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
+use crate::random;
 use crate::validate;
 
 /// The port of a server given as `host` alone.
@@ -23,12 +24,10 @@ pub(crate) struct ServerAddr {
 
 impl ServerAddr {
     /// The host name or IP address, without brackets.
-    #[allow(dead_code)] // For checking where push packets come from.
     pub(crate) fn host(&self) -> &str {
         &self.host
     }
 
-    #[allow(dead_code)] // For checking where push packets come from.
     pub(crate) fn port(&self) -> u16 {
         self.port
     }
@@ -147,7 +146,7 @@ pub(crate) struct ServerList {
 impl ServerList {
     /// `servers` must not be empty (see [`parse_server_addresses`]).
     pub(crate) fn new(servers: Vec<ServerAddr>) -> ServerList {
-        let start = fastrand::usize(..servers.len().max(1));
+        let start = random::below(servers.len());
         ServerList {
             servers,
             preferred: AtomicUsize::new(start),

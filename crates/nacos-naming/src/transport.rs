@@ -186,10 +186,17 @@ impl Transport {
         if let Some(roots) = config.root_certs {
             tls = tls.root_certs(RootCerts::Specific(Arc::new(roots)));
         }
+        // With a resolve timeout, ureq resolves on a thread of its own before every call, even
+        // on a kept-alive connection; an IP address needs no lookup, so only host names pay.
+        let resolve_timeout = config
+            .servers
+            .iter()
+            .any(|s| s.host().parse::<std::net::IpAddr>().is_err())
+            .then_some(config.connect_timeout);
         let agent_config = Agent::config_builder()
             // Statuses are answers to classify, not errors.
             .http_status_as_error(false)
-            .timeout_resolve(Some(config.connect_timeout))
+            .timeout_resolve(resolve_timeout)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_send_request(Some(config.timeout))
             .timeout_send_body(Some(config.timeout))
