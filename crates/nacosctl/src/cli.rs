@@ -227,7 +227,8 @@ pub(crate) struct ServiceArgs {
 /// `--weight` and `--metadata`, as registrations, modifications and beats take them.
 #[derive(Debug, Args)]
 pub(crate) struct AttributeArgs {
-    /// Load-balancing weight, 0 to 10000 (0 takes no traffic) [default: 1]
+    /// Load-balancing weight, 0 to 10000 (0 takes no traffic); register and beat send 1
+    /// when it is not given, modify keeps the current weight
     #[arg(
         long,
         short = 'w',
