@@ -387,20 +387,8 @@ impl Registry {
         protect_threshold: f32,
         metadata: Metadata,
     ) -> Result<Option<ServiceRecord>, Refusal> {
-        let outcome = self.change(namespace, grouped, true, |s, _| {
-            if s.visible() {
-                return false;
-            }
-            s.defined = true;
-            s.protect_threshold = protect_threshold;
-            s.metadata = metadata;
-            s.definition_changed();
-            true
-        });
-        match outcome {
-            Some((true, snapshot)) => Ok(snapshot),
-            _ => Err(Refusal::ServiceExists),
-        }
+        self.define_service(namespace, grouped, protect_threshold, metadata, true)
+            .ok_or(Refusal::ServiceExists)
     }
 
     /// Replaces a service's threshold and metadata.
@@ -411,8 +399,22 @@ impl Registry {
         protect_threshold: f32,
         metadata: Metadata,
     ) -> Result<Option<ServiceRecord>, Refusal> {
-        let outcome = self.change(namespace, grouped, false, |s, _| {
-            if !s.visible() {
+        self.define_service(namespace, grouped, protect_threshold, metadata, false)
+            .ok_or(Refusal::ServiceNotFound)
+    }
+
+    /// Sets a service's definition when the service is absent (`create`) or present (update);
+    /// `None` when it is not in the state the call needs.
+    fn define_service(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        protect_threshold: f32,
+        metadata: Metadata,
+        create: bool,
+    ) -> Option<Option<ServiceRecord>> {
+        let outcome = self.change(namespace, grouped, create, |s, _| {
+            if s.visible() == create {
                 return false;
             }
             s.defined = true;
@@ -422,8 +424,8 @@ impl Registry {
             true
         });
         match outcome {
-            Some((true, snapshot)) => Ok(snapshot),
-            _ => Err(Refusal::ServiceNotFound),
+            Some((true, snapshot)) => Some(snapshot),
+            _ => None,
         }
     }
 
