@@ -2,129 +2,89 @@
 //!
 //! Official Nacos 1.4, 2.x and rnacos disagree on types (a checksum is a string on one and a
 //! number on another, metadata values are sometimes numbers), so every field that has been seen
-//! to vary is decoded through one of these. They read the token as it comes (a [`Scalar`])
-//! instead of building a `serde_json::Value` first: list answers are decoded on every poll and
-//! every call, and that intermediate tree was a large part of their cost.
+//! to vary is decoded through one of these. Each is a visitor that takes the token as it comes:
+//! list answers are decoded on every poll and every call, so no field builds an intermediate
+//! value (a `serde_json::Value` or an enum of token kinds) on its way to the struct.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, Error as _, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// One JSON token where a scalar is expected; objects and arrays are kept as JSON values so
-/// that metadata can carry them as text.
-enum Scalar<'de> {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Str(Cow<'de, str>),
-    Nested(Value),
+/// A string, a number or a boolean as text; `null` as the empty string. Objects and arrays are
+/// refused, or kept as their JSON text when `nested_as_json` (metadata values).
+#[derive(Clone, Copy)]
+struct TextVisitor {
+    nested_as_json: bool,
 }
 
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = String;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+        f.write_str("a string, a number or a boolean")
     }
 
-    fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
+    fn visit_unit<E>(self) -> Result<String, E> {
+        Ok(String::new())
     }
 
-    fn visit_none<E>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Null)
+    fn visit_none<E>(self) -> Result<String, E> {
+        Ok(String::new())
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
-        Scalar::deserialize(d)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Int(v))
+    fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Uint(v))
+    fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Float(v))
+    fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+        // As JSON writes it: `1.0` stays `1.0`, where `f64`'s `Display` would print `1`.
+        Ok(Value::from(v).to_string())
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    fn visit_string<E>(self, v: String) -> Result<String, E> {
+        Ok(v)
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(Scalar::Nested)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Scalar::Nested)
-    }
-}
-
-impl Scalar<'_> {
-    fn describe(&self) -> String {
-        match self {
-            Scalar::Null => "null".to_owned(),
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(n) => n.to_string(),
-            Scalar::Uint(n) => n.to_string(),
-            Scalar::Float(n) => n.to_string(),
-            Scalar::Str(s) => format!("{s:?}"),
-            Scalar::Nested(v) => v.to_string(),
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+        if !self.nested_as_json {
+            return Err(A::Error::invalid_type(Unexpected::Map, &self));
         }
+        Ok(Value::deserialize(MapAccessDeserializer::new(map))?.to_string())
     }
 
-    /// Any scalar as text; `None` for `null`, objects and arrays.
-    fn into_text(self) -> Option<String> {
-        Some(match self {
-            Scalar::Null | Scalar::Nested(_) => return None,
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(n) => n.to_string(),
-            Scalar::Uint(n) => n.to_string(),
-            Scalar::Float(n) => Value::from(n).to_string(),
-            Scalar::Str(s) => s.into_owned(),
-        })
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
+        if !self.nested_as_json {
+            return Err(A::Error::invalid_type(Unexpected::Seq, &self));
+        }
+        Ok(Value::deserialize(SeqAccessDeserializer::new(seq))?.to_string())
     }
 }
 
 /// A string, a number or a boolean as a string; `null` as the empty string.
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let token = Scalar::deserialize(d)?;
-    match token {
-        Scalar::Null => Ok(String::new()),
-        Scalar::Nested(v) => Err(D::Error::custom(format!("expected a string, got {v}"))),
-        other => Ok(other.into_text().unwrap_or_default()),
-    }
+    d.deserialize_any(TextVisitor {
+        nested_as_json: false,
+    })
 }
 
 /// Like [`string`], but `null` and the empty string become `None`.
@@ -133,23 +93,55 @@ pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
     Ok(if s.is_empty() { None } else { Some(s) })
 }
 
-/// A number or a numeric string as `f64`; `null` as `default`.
-fn number<'de, D: Deserializer<'de>>(d: D, default: f64) -> Result<f64, D::Error> {
-    match Scalar::deserialize(d)? {
-        Scalar::Null => Ok(default),
-        Scalar::Int(n) => Ok(n as f64),
-        Scalar::Uint(n) => Ok(n as f64),
-        Scalar::Float(n) => Ok(n),
-        Scalar::Str(s) if s.trim().is_empty() => Ok(default),
-        Scalar::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| D::Error::custom(format!("expected a number, got {s:?}"))),
-        other => Err(D::Error::custom(format!(
-            "expected a number, got {}",
-            other.describe()
-        ))),
+/// A number or a numeric string as `f64`; `null` and a blank string as `default`.
+#[derive(Clone, Copy)]
+struct NumberVisitor {
+    default: f64,
+}
+
+impl<'de> Visitor<'de> for NumberVisitor {
+    type Value = f64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a numeric string")
     }
+
+    fn visit_unit<E>(self) -> Result<f64, E> {
+        Ok(self.default)
+    }
+
+    fn visit_none<E>(self) -> Result<f64, E> {
+        Ok(self.default)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<f64, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<f64, E> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(self.default);
+        }
+        v.parse()
+            .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+    }
+}
+
+fn number<'de, D: Deserializer<'de>>(d: D, default: f64) -> Result<f64, D::Error> {
+    d.deserialize_any(NumberVisitor { default })
 }
 
 /// An instance weight: a number or numeric string, `null` as 1.0.
@@ -183,31 +175,67 @@ pub(crate) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
     }
 }
 
-/// A boolean, or the strings `"true"`/`"false"` in any case; `null` as `default`.
-fn boolean<'de, D: Deserializer<'de>>(d: D, default: bool) -> Result<bool, D::Error> {
-    match Scalar::deserialize(d)? {
-        Scalar::Null => Ok(default),
-        Scalar::Bool(b) => Ok(b),
-        Scalar::Str(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Scalar::Str(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Scalar::Int(n) => Ok(n != 0),
-        Scalar::Uint(n) => Ok(n != 0),
-        Scalar::Float(n) => Ok(n != 0.0),
-        other => Err(D::Error::custom(format!(
-            "expected a boolean, got {}",
-            other.describe()
-        ))),
+/// A boolean, the strings `"true"`/`"false"` in any case, or a number (non-zero is true);
+/// `null` as `default`.
+#[derive(Clone, Copy)]
+struct BoolVisitor {
+    default: bool,
+}
+
+impl<'de> Visitor<'de> for BoolVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(self.default)
+    }
+
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(self.default)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<bool, E> {
+        Ok(v != 0)
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<bool, E> {
+        Ok(v != 0)
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<bool, E> {
+        Ok(v != 0.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        if v.eq_ignore_ascii_case("true") {
+            Ok(true)
+        } else if v.eq_ignore_ascii_case("false") {
+            Ok(false)
+        } else {
+            Err(E::invalid_value(Unexpected::Str(v), &self))
+        }
     }
 }
 
 /// A boolean that defaults to `true` when `null`.
 pub(crate) fn bool_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    boolean(d, true)
+    d.deserialize_any(BoolVisitor { default: true })
 }
 
 /// A boolean that defaults to `false` when `null`.
 pub(crate) fn bool_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    boolean(d, false)
+    d.deserialize_any(BoolVisitor { default: false })
 }
 
 /// A metadata map: a JSON object whose values may be strings, numbers, booleans or nested
@@ -216,6 +244,18 @@ pub(crate) fn metadata<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
     d.deserialize_any(MetadataVisitor)
+}
+
+/// One metadata value, through [`TextVisitor`] with nested JSON kept as text.
+struct MetadataValue(String);
+
+impl<'de> Deserialize<'de> for MetadataValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor {
+            nested_as_json: true,
+        })
+        .map(MetadataValue)
+    }
 }
 
 struct MetadataVisitor;
@@ -249,11 +289,7 @@ impl<'de> Visitor<'de> for MetadataVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = BTreeMap::new();
-        while let Some((key, value)) = map.next_entry::<String, Scalar<'de>>()? {
-            let value = match value {
-                Scalar::Nested(v) => v.to_string(),
-                other => other.into_text().unwrap_or_default(),
-            };
+        while let Some((key, MetadataValue(value))) = map.next_entry::<String, MetadataValue>()? {
             out.insert(key, value);
         }
         Ok(out)
@@ -286,6 +322,8 @@ mod tests {
         assert_eq!((p.s.as_str(), p.n, p.b), ("12", 34, true));
         let p = probe(r#"{"s":"a\"b","n":1.9e3,"b":0}"#).unwrap();
         assert_eq!((p.s.as_str(), p.n, p.b), ("a\"b", 1900, false));
+        let p = probe(r#"{"s":1.0,"n":" 7 ","b":2}"#).unwrap();
+        assert_eq!((p.s.as_str(), p.n, p.b), ("1.0", 7, true));
         let p = probe(r#"{"s":null,"n":null,"b":null,"m":null}"#).unwrap();
         assert_eq!((p.s.as_str(), p.n, p.b), ("", 0, false));
         assert!(p.m.is_empty());

@@ -1,6 +1,7 @@
 //! Sending one call to the servers: failover, authentication, timeouts and a bounded read.
 
 use std::fmt;
+use std::io::Read as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -373,14 +374,27 @@ impl Transport {
             self.agent.run(request.body(())?)?
         };
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.max_response_size)
-            .lossy_utf8(true)
-            .read_to_string()?;
+        let body = read_body(response.body_mut(), self.max_response_size)?;
         Ok((status, body))
     }
+}
+
+/// The whole body as text, at most `limit` bytes; bytes that are not UTF-8 become U+FFFD.
+///
+/// The buffer is sized from `Content-Length` up front: growing it from nothing took several
+/// reads and copies per answer, on every call and every poll.
+fn read_body(body: &mut ureq::Body, limit: u64) -> Result<String, ureq::Error> {
+    let expected = body.content_length().unwrap_or(0).min(limit);
+    // One byte more than announced, so that the read which finds the end needs no new room.
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0) + 1);
+    body.with_config()
+        .limit(limit)
+        .reader()
+        .read_to_end(&mut bytes)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 fn server_error(status: u16, message: String, server: &ServerAddr) -> Error {
@@ -463,6 +477,16 @@ mod tests {
         };
         assert!(message.len() <= MAX_ERROR_TEXT + '…'.len_utf8());
         assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn reads_bodies_whole_within_the_limit_and_as_text() {
+        let mut body = ureq::Body::builder().data(b"caf\xe9 ok".to_vec());
+        assert_eq!(read_body(&mut body, 1024).unwrap(), "caf\u{fffd} ok");
+        let mut body = ureq::Body::builder().data(vec![b'x'; 5000]);
+        assert_eq!(read_body(&mut body, 5000).unwrap().len(), 5000);
+        let mut body = ureq::Body::builder().data(vec![b'x'; 5001]);
+        assert!(read_body(&mut body, 5000).is_err());
     }
 
     #[test]
