@@ -1,6 +1,10 @@
 //! `client-list`: sequential `list_naming_instance` calls against one rnacos, by this client, by
 //! a raw keep-alive loop sending the client's exact request (the ceiling for that server) and
 //! by nacos-sdk-python 1.0.0; plus the size of the client's dependency tree.
+//!
+//! Two more sides split the client's cost in two: the raw loop decoding each answer into a
+//! `ServiceInfo` (the ceiling for any client that returns typed instances), and ureq, the
+//! client's HTTP library, configured as the client and reading each body without decoding it.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -8,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nacos_naming::NamingClient;
+use nacos_naming::{NamingClient, ServiceInfo};
 
 use crate::raw_http::Connection;
 use crate::report::{self, Goal, Table};
@@ -20,13 +24,13 @@ const SERVICE: &str = "bench-list";
 /// Flags of `client-list`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Seconds the client and the raw loop each run per round.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds of calls for each Rust side, in turns of `--turn` calls.
+    #[arg(long, default_value_t = 8.0)]
     seconds: f64,
-    /// Rounds; the client and the raw loop take turns, so a burst of other work on the
-    /// machine hits both alike.
-    #[arg(long, default_value_t = 3)]
-    rounds: u32,
+    /// Calls per turn. The sides take turns this often, so that a burst of other work on the
+    /// machine hits all of them alike.
+    #[arg(long, default_value_t = 100)]
+    turn: u32,
     /// Seconds the Python client runs.
     #[arg(long, default_value_t = 5.0)]
     python_seconds: f64,
@@ -139,15 +143,56 @@ pub fn run(args: Args) -> Result<()> {
 
     check_answers(&client, &request, addr, usize::from(args.instances))?;
 
-    let round = Duration::from_secs_f64(args.seconds);
-    // Warm up both: connections, caches, the server's first allocations.
-    client_loop(&client, Duration::from_millis(300))?;
-    raw_loop(&request, addr, Duration::from_millis(300))?;
-    let mut by_client = Sample::default();
-    let mut by_raw = Sample::default();
-    for _ in 0..args.rounds.max(1) {
-        by_client.add(timed(&server, || client_loop(&client, round))?);
-        by_raw.add(timed(&server, || raw_loop(&request, addr, round))?);
+    let path = request_path(&head)?;
+    let http = ureq_agent();
+    let url = format!("http://{addr}{path}");
+    let mut raw = Connection::new(addr);
+    let mut raw_decoding = Connection::new(addr);
+    let mut sides: Vec<Side<'_>> = vec![
+        Side::new(
+            "nacos-naming (this client)",
+            Box::new(|| {
+                let service = client.list_naming_instance(SERVICE).send()?;
+                std::hint::black_box(service);
+                Ok(())
+            }),
+        ),
+        Side::new(
+            "ureq alone, no decoding",
+            Box::new(|| {
+                let mut answer = http.get(&url).call()?;
+                let body = answer.body_mut().read_to_string()?;
+                ok_answer(answer.status().as_u16(), body.as_bytes())
+            }),
+        ),
+        Side::new(
+            "raw loop + decoding",
+            Box::new(|| {
+                let (status, body) = raw_decoding.send(&request)?;
+                ok_answer(status, body)?;
+                let service: ServiceInfo = serde_json::from_slice(body)?;
+                std::hint::black_box(service);
+                Ok(())
+            }),
+        ),
+        Side::new(
+            "raw keep-alive loop (ceiling)",
+            Box::new(|| {
+                let (status, body) = raw.send(&request)?;
+                ok_answer(status, body)
+            }),
+        ),
+    ];
+    // Warm up every side: connections, caches, the server's first allocations.
+    for side in &mut sides {
+        side.turn(200)?;
+    }
+    let per_side = Duration::from_secs_f64(args.seconds);
+    while sides.iter().any(|s| s.sample.elapsed < per_side) {
+        for side in sides.iter_mut().filter(|s| s.sample.elapsed < per_side) {
+            let turn = timed(&server, || side.turn(args.turn.max(1)))?;
+            side.sample.add(turn);
+        }
     }
     let by_python = if args.skip_python {
         None
@@ -165,8 +210,9 @@ pub fn run(args: Args) -> Result<()> {
         "client CPU/call",
         "server CPU/call",
     ]);
-    table.row(by_client.row("nacos-naming (this client)"));
-    table.row(by_raw.row("raw keep-alive loop (ceiling)"));
+    for side in &mut sides {
+        table.row(side.sample.row(side.name));
+    }
     if let Some(py) = &by_python {
         table.row(vec![
             "nacos-sdk-python 1.0.0".into(),
@@ -180,15 +226,20 @@ pub fn run(args: Args) -> Result<()> {
         ]);
     }
     table.print();
-    report::goal(
-        "client/raw",
-        by_client.per_second() / by_raw.per_second(),
-        Goal::AtLeast(0.8),
+    let rate = |i: usize| sides[i].sample.per_second();
+    let (client, ureq_alone, decoding, raw) = (rate(0), rate(1), rate(2), rate(3));
+    println!(
+        "what the client's time goes to, each as a share of the raw loop's rate:\n  \
+         ureq alone/raw = {} (the HTTP library)\n  \
+         (raw + decoding)/raw = {} (decoding ten instances into a ServiceInfo)",
+        report::number(ureq_alone / raw),
+        report::number(decoding / raw),
     );
+    report::goal("client/raw", client / raw, Goal::AtLeast(0.8));
     if let Some(py) = &by_python {
         report::goal(
             "client/python",
-            by_client.per_second() / py.per_second(),
+            client / py.per_second(),
             Goal::AtLeast(10.0),
         );
     }
@@ -231,41 +282,69 @@ fn check_answers(
     Ok(())
 }
 
-fn client_loop(client: &NamingClient, duration: Duration) -> Result<Sample> {
-    let mut sample = Sample {
-        latencies: Vec::with_capacity(100_000),
-        ..Sample::default()
-    };
-    let start = Instant::now();
-    while start.elapsed() < duration {
-        let t = Instant::now();
-        let service = client.list_naming_instance(SERVICE).send()?;
-        sample.latencies.push(t.elapsed());
-        std::hint::black_box(service);
-        sample.calls += 1;
-    }
-    sample.elapsed = start.elapsed();
-    Ok(sample)
+/// One way of making the list call, and what its calls measured.
+struct Side<'a> {
+    name: &'static str,
+    call: Box<dyn FnMut() -> Result<()> + 'a>,
+    sample: Sample,
 }
 
-fn raw_loop(request: &[u8], addr: SocketAddr, duration: Duration) -> Result<Sample> {
-    let mut connection = Connection::new(addr);
-    let mut sample = Sample {
-        latencies: Vec::with_capacity(100_000),
-        ..Sample::default()
-    };
-    let start = Instant::now();
-    while start.elapsed() < duration {
-        let t = Instant::now();
-        let (status, body) = connection.send(request)?;
-        sample.latencies.push(t.elapsed());
-        if status != 200 || body.is_empty() {
-            return Err(format!("raw loop: status {status}").into());
+impl<'a> Side<'a> {
+    fn new(name: &'static str, call: Box<dyn FnMut() -> Result<()> + 'a>) -> Side<'a> {
+        Side {
+            name,
+            call,
+            sample: Sample::default(),
         }
-        sample.calls += 1;
     }
-    sample.elapsed = start.elapsed();
-    Ok(sample)
+
+    /// `calls` calls in a row, each timed.
+    fn turn(&mut self, calls: u32) -> Result<Sample> {
+        let mut sample = Sample {
+            latencies: Vec::with_capacity(calls as usize),
+            ..Sample::default()
+        };
+        let start = Instant::now();
+        for _ in 0..calls {
+            let t = Instant::now();
+            (self.call)()?;
+            sample.latencies.push(t.elapsed());
+            sample.calls += 1;
+        }
+        sample.elapsed = start.elapsed();
+        Ok(sample)
+    }
+}
+
+fn ok_answer(status: u16, body: &[u8]) -> Result<()> {
+    if status != 200 || body.is_empty() {
+        return Err(format!("answered {status} with {} bytes", body.len()).into());
+    }
+    Ok(())
+}
+
+/// The path and query of a request head's request line.
+fn request_path(head: &str) -> Result<&str> {
+    capture::request_line(head)
+        .split(' ')
+        .nth(1)
+        .ok_or_else(|| format!("no path in {:?}", capture::request_line(head)).into())
+}
+
+/// ureq configured as the client configures it by default: keep-alive and the same timeouts.
+fn ureq_agent() -> ureq::Agent {
+    let timeout = Some(Duration::from_secs(5));
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(2)))
+        .timeout_send_request(timeout)
+        .timeout_send_body(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_recv_body(timeout)
+        .max_redirects(0)
+        .proxy(None)
+        .build()
+        .into()
 }
 
 /// What `python/list_loop.py` reports.
