@@ -63,9 +63,12 @@ impl<'a> DeregisterInstance<'a> {
 
     /// Deregisters the instance. Servers answer success for an unknown instance too.
     ///
-    /// The client's heartbeats for the instance stop first (and a beat in flight is waited
-    /// for, so it cannot bring the instance back), whether or not the deregistration then
-    /// succeeds.
+    /// The client's heartbeats for the instance stop first, whether or not the deregistration
+    /// then succeeds. A beat in flight is waited for, up to
+    /// [`stop_timeout`](crate::NamingClientBuilder::stop_timeout), so that it cannot bring the
+    /// instance back on servers that register instances from beats; a beat that takes longer,
+    /// or that a server processes only after the deregistration, can, until the server expires
+    /// it for want of further beats.
     ///
     /// # Errors
     ///
