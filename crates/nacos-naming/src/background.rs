@@ -210,7 +210,11 @@ impl Background {
     pub(crate) fn shutdown(&self, client: &ClientInner) -> Result<(), Error> {
         self.shut_down.store(true, Ordering::SeqCst);
         let registrations = self.heartbeats.registrations();
-        let mut stuck = self.heartbeats.stop(self.stop_timeout);
+        let mut stuck = if self.deregister_on_shutdown {
+            self.heartbeats.stop_for_deregistration(self.stop_timeout)
+        } else {
+            self.heartbeats.stop(self.stop_timeout)
+        };
         let mut first_error = None;
         if self.deregister_on_shutdown {
             for r in registrations {
@@ -290,6 +294,11 @@ impl Beater for Beats {
     fn register(&self, registration: &Registration) -> Result<(), Error> {
         let client = self.client.upgrade().ok_or(Error::Shutdown)?;
         client.register(registration)
+    }
+
+    fn deregister(&self, registration: &Registration) -> Result<(), Error> {
+        let client = self.client.upgrade().ok_or(Error::Shutdown)?;
+        client.deregister(&registration.instance, registration.ephemeral)
     }
 }
 

@@ -365,7 +365,9 @@ impl NamingClientBuilder {
     }
 
     /// Whether [`shutdown`](NamingClient::shutdown) deregisters the instances the client keeps
-    /// alive with heartbeats. Dropping the client never does.
+    /// alive with heartbeats. Dropping the client never does. A beat still in flight when the
+    /// deregistrations go out deregisters its instance once more when it ends, so that it
+    /// cannot leave the instance registered.
     ///
     /// Defaults to `false`.
     pub fn deregister_on_shutdown(mut self, deregister: bool) -> Self {

@@ -66,9 +66,10 @@ impl<'a> DeregisterInstance<'a> {
     /// The client's heartbeats for the instance stop first, whether or not the deregistration
     /// then succeeds. A beat in flight is waited for, up to
     /// [`stop_timeout`](crate::NamingClientBuilder::stop_timeout), so that it cannot bring the
-    /// instance back on servers that register instances from beats; a beat that takes longer,
-    /// or that a server processes only after the deregistration, can, until the server expires
-    /// it for want of further beats.
+    /// instance back on servers that register instances from beats; a beat that takes longer
+    /// is followed, when it ends, by a second deregistration from the beat thread (unless the
+    /// instance was registered again meanwhile). A beat that a server processes only after
+    /// both can still bring it back until the server expires it for want of further beats.
     ///
     /// # Errors
     ///
@@ -80,7 +81,7 @@ impl<'a> DeregisterInstance<'a> {
         let background = inner.background();
         background
             .heartbeats
-            .remove(&self.instance, background.stop_timeout());
+            .remove_for_deregistration(&self.instance, background.stop_timeout());
         inner.deregister(&self.instance, self.ephemeral)
     }
 }

@@ -48,6 +48,10 @@ pub(crate) trait Beater: Send + Sync + 'static {
 
     /// Registers the instance again, in full.
     fn register(&self, registration: &Self::Registration) -> Result<(), Error>;
+
+    /// Deregisters the instance: the caller's deregistration, repeated after a beat that
+    /// outlasted the wait for it.
+    fn deregister(&self, registration: &Self::Registration) -> Result<(), Error>;
 }
 
 /// How many beat threads at most, and the interval used before a server answers.
@@ -83,6 +87,10 @@ struct State<K, R> {
     next_schedule: u64,
     /// Entries with a beat in progress: never two at once, and a removal waits for it.
     beating: HashSet<u64>,
+    /// Entries deregistered while their beat was still in progress, past the wait for it:
+    /// when that beat ends, the deregistration is sent again, unless the instance has been
+    /// added anew meanwhile.
+    deregister_after_beat: HashMap<u64, K>,
     workers: Vec<(usize, Worker)>,
     /// Workers that ended for want of instances, joined later (they are past the lock).
     retired: Vec<Worker>,
@@ -112,6 +120,7 @@ impl<B: Beater> Heartbeats<B> {
                     next_id: 0,
                     next_schedule: 0,
                     beating: HashSet::new(),
+                    deregister_after_beat: HashMap::new(),
                     workers: Vec::new(),
                     retired: Vec::new(),
                     idle: 0,
@@ -204,6 +213,17 @@ impl<B: Beater> Heartbeats<B> {
     /// beat arriving after a deregistration would register it again on servers that take
     /// instances from beats); returns whether it was kept alive.
     pub(crate) fn remove(&self, key: &B::Key, wait: Duration) -> bool {
+        self.remove_then(key, wait, false)
+    }
+
+    /// [`remove`](Self::remove) before the instance is deregistered: a beat still in progress
+    /// after `wait` deregisters the instance again when it ends, so that it cannot leave the
+    /// instance registered.
+    pub(crate) fn remove_for_deregistration(&self, key: &B::Key, wait: Duration) -> bool {
+        self.remove_then(key, wait, true)
+    }
+
+    fn remove_then(&self, key: &B::Key, wait: Duration, deregistering: bool) -> bool {
         let mut state = self.shared.lock();
         let Some(id) = state.ids.remove(key) else {
             return false;
@@ -223,6 +243,9 @@ impl<B: Beater> Heartbeats<B> {
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+        if deregistering && state.beating.contains(&id) {
+            state.deregister_after_beat.insert(id, key.clone());
         }
         true
     }
@@ -246,8 +269,27 @@ impl<B: Beater> Heartbeats<B> {
     /// Stops every beat and the threads, waiting at most `timeout` for beats in progress.
     /// Returns the names of threads that did not stop in time.
     pub(crate) fn stop(&self, timeout: Duration) -> Vec<String> {
+        self.stop_then(timeout, false)
+    }
+
+    /// [`stop`](Self::stop) before the instances are deregistered: a beat in progress
+    /// deregisters its instance again when it ends (see
+    /// [`remove_for_deregistration`](Self::remove_for_deregistration)).
+    pub(crate) fn stop_for_deregistration(&self, timeout: Duration) -> Vec<String> {
+        self.stop_then(timeout, true)
+    }
+
+    fn stop_then(&self, timeout: Duration, deregistering: bool) -> Vec<String> {
         let workers = {
             let mut state = self.shared.lock();
+            if deregistering {
+                let beating: Vec<(u64, B::Key)> = state
+                    .beating
+                    .iter()
+                    .filter_map(|id| Some((*id, state.entries.get(id)?.key.clone())))
+                    .collect();
+                state.deregister_after_beat.extend(beating);
+            }
             state.stopping = true;
             state.entries.clear();
             state.ids.clear();
@@ -295,6 +337,18 @@ impl<B: Beater> Shared<B> {
     fn lock(&self) -> MutexGuard<'_, State<B::Key, B::Registration>> {
         // Beats are sent without the lock held; a poisoned lock still holds consistent data.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The deregistration that a beat which outlasted it may have undone, sent again.
+    fn deregister_after_late_beat(&self, key: &B::Key, registration: &B::Registration) {
+        let name = B::describe(key);
+        match self.beater.deregister(registration) {
+            Ok(()) => log::info!("deregistered {name} again after a beat that outlasted it"),
+            Err(e) => log::warn!(
+                "a beat of {name} outlasted its deregistration, and deregistering it again \
+                 failed: {e}"
+            ),
+        }
     }
 
     /// Starts a worker when none is free and the maximum is not reached.
@@ -385,7 +439,15 @@ impl<B: Beater> Shared<B> {
             state.beating.remove(&id);
             self.beat_done.notify_all();
             let Some(entry) = state.entries.get_mut(&id) else {
-                continue; // Removed while beating.
+                // Removed while beating.
+                if let Some(key) = state.deregister_after_beat.remove(&id) {
+                    if !state.ids.contains_key(&key) {
+                        drop(state);
+                        self.deregister_after_late_beat(&key, &registration);
+                        state = self.lock();
+                    }
+                }
+                continue;
             };
             let name = B::describe(&entry.key);
             entry.note(&name, answer, reregistered);
@@ -508,6 +570,12 @@ mod tests {
             self.known.lock().unwrap().insert(name.clone());
             Ok(())
         }
+
+        fn deregister(&self, name: &String) -> Result<(), Error> {
+            self.log.lock().unwrap().push((name.clone(), "deregister"));
+            self.known.lock().unwrap().remove(name);
+            Ok(())
+        }
     }
 
     impl FakeServer {
@@ -565,6 +633,73 @@ mod tests {
         assert_eq!(server.beats("a"), after_remove);
         assert_eq!(beats.len(), 0);
         assert!(beats.stop(Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn a_beat_that_outlasts_a_deregistration_is_followed_by_another() {
+        let server = Arc::new(FakeServer::default());
+        server.known.lock().unwrap().insert("a".into());
+        *server.beat_time.lock().unwrap() = Duration::from_millis(300);
+        let beats = Heartbeats::new(server.clone(), config(1, 1));
+        beats.add(key(1), "a".into(), None).unwrap();
+        wait_for("a beat in flight", || {
+            server.in_flight.load(Ordering::SeqCst) == 1
+        });
+        // The wait ends before the beat: the beat thread deregisters once the beat is over.
+        assert!(beats.remove_for_deregistration(&key(1), Duration::from_millis(1)));
+        assert_eq!(server.count("a", "deregister"), 0);
+        wait_for("the deregistration after the beat", || {
+            server.count("a", "deregister") == 1
+        });
+        let log = server.log.lock().unwrap().clone();
+        assert_eq!(log.last(), Some(&("a".to_owned(), "deregister")));
+        assert!(!server.known.lock().unwrap().contains("a"));
+        beats.stop(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_beat_in_flight_at_a_deregistering_stop_deregisters_when_it_ends() {
+        let server = Arc::new(FakeServer::default());
+        server.known.lock().unwrap().insert("a".into());
+        *server.beat_time.lock().unwrap() = Duration::from_millis(200);
+        let beats = Heartbeats::new(server.clone(), config(1, 1));
+        beats.add(key(1), "a".into(), None).unwrap();
+        wait_for("a beat in flight", || {
+            server.in_flight.load(Ordering::SeqCst) == 1
+        });
+        let stuck = beats.stop_for_deregistration(Duration::ZERO);
+        assert_eq!(stuck.len(), 1, "the beating thread is still running");
+        wait_for("the deregistration after the beat", || {
+            server.count("a", "deregister") == 1
+        });
+    }
+
+    #[test]
+    fn no_second_deregistration_after_a_plain_removal_or_a_new_registration() {
+        for registered_again in [false, true] {
+            let server = Arc::new(FakeServer::default());
+            server.known.lock().unwrap().insert("a".into());
+            *server.beat_time.lock().unwrap() = Duration::from_millis(100);
+            let beats = Heartbeats::new(server.clone(), config(1, 1));
+            beats.add(key(1), "a".into(), None).unwrap();
+            wait_for("a beat in flight", || {
+                server.in_flight.load(Ordering::SeqCst) == 1
+            });
+            let ended_before = server.beats("a");
+            if registered_again {
+                assert!(beats.remove_for_deregistration(&key(1), Duration::ZERO));
+                beats.add(key(1), "a".into(), None).unwrap();
+            } else {
+                // Removed without deregistering (made persistent, say).
+                assert!(beats.remove(&key(1), Duration::ZERO));
+            }
+            wait_for("the beat in flight to end", || {
+                server.beats("a") > ended_before
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(server.count("a", "deregister"), 0, "{registered_again}");
+            beats.stop(Duration::from_secs(5));
+        }
     }
 
     #[test]
