@@ -608,6 +608,20 @@ mod tests {
         }
     }
 
+    /// A scheduler keeping "a" (known to the server) alive, returned while its first beat,
+    /// which takes `beat_ms`, is in flight.
+    fn beating_for(beat_ms: u64) -> (Arc<FakeServer>, Heartbeats<FakeServer>) {
+        let server = Arc::new(FakeServer::default());
+        server.known.lock().unwrap().insert("a".into());
+        *server.beat_time.lock().unwrap() = Duration::from_millis(beat_ms);
+        let beats = Heartbeats::new(server.clone(), config(1, 1));
+        beats.add(key(1), "a".into(), None).unwrap();
+        wait_for("a beat in flight", || {
+            server.in_flight.load(Ordering::SeqCst) == 1
+        });
+        (server, beats)
+    }
+
     fn beat_threads() -> usize {
         std::fs::read_dir("/proc/self/task")
             .map(|tasks| {
@@ -637,14 +651,7 @@ mod tests {
 
     #[test]
     fn a_beat_that_outlasts_a_deregistration_is_followed_by_another() {
-        let server = Arc::new(FakeServer::default());
-        server.known.lock().unwrap().insert("a".into());
-        *server.beat_time.lock().unwrap() = Duration::from_millis(300);
-        let beats = Heartbeats::new(server.clone(), config(1, 1));
-        beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("a beat in flight", || {
-            server.in_flight.load(Ordering::SeqCst) == 1
-        });
+        let (server, beats) = beating_for(300);
         // The wait ends before the beat: the beat thread deregisters once the beat is over.
         assert!(beats.remove_for_deregistration(&key(1), Duration::from_millis(1)));
         assert_eq!(server.count("a", "deregister"), 0);
@@ -659,14 +666,7 @@ mod tests {
 
     #[test]
     fn a_beat_in_flight_at_a_deregistering_stop_deregisters_when_it_ends() {
-        let server = Arc::new(FakeServer::default());
-        server.known.lock().unwrap().insert("a".into());
-        *server.beat_time.lock().unwrap() = Duration::from_millis(200);
-        let beats = Heartbeats::new(server.clone(), config(1, 1));
-        beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("a beat in flight", || {
-            server.in_flight.load(Ordering::SeqCst) == 1
-        });
+        let (server, beats) = beating_for(200);
         let stuck = beats.stop_for_deregistration(Duration::ZERO);
         assert_eq!(stuck.len(), 1, "the beating thread is still running");
         wait_for("the deregistration after the beat", || {
@@ -677,14 +677,7 @@ mod tests {
     #[test]
     fn no_second_deregistration_after_a_plain_removal_or_a_new_registration() {
         for registered_again in [false, true] {
-            let server = Arc::new(FakeServer::default());
-            server.known.lock().unwrap().insert("a".into());
-            *server.beat_time.lock().unwrap() = Duration::from_millis(100);
-            let beats = Heartbeats::new(server.clone(), config(1, 1));
-            beats.add(key(1), "a".into(), None).unwrap();
-            wait_for("a beat in flight", || {
-                server.in_flight.load(Ordering::SeqCst) == 1
-            });
+            let (server, beats) = beating_for(100);
             let ended_before = server.beats("a");
             if registered_again {
                 assert!(beats.remove_for_deregistration(&key(1), Duration::ZERO));
