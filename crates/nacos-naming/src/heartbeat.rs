@@ -520,6 +520,7 @@ pub(crate) fn interval_from_metadata<'a>(
 mod tests {
     use super::*;
     use crate::beat_info::{BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
+    use nacos_test_support::expect_within;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     /// A server in memory: records beats, can forget instances and fail.
@@ -600,13 +601,7 @@ mod tests {
         }
     }
 
-    fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !condition() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
+    const WAIT: Duration = Duration::from_secs(10);
 
     /// A scheduler keeping "a" (known to the server) alive, returned while its first beat,
     /// which takes `beat_ms`, is in flight.
@@ -616,7 +611,7 @@ mod tests {
         *server.beat_time.lock().unwrap() = Duration::from_millis(beat_ms);
         let beats = Heartbeats::new(server.clone(), config(1, 1));
         beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("a beat in flight", || {
+        expect_within("a beat in flight", WAIT, || {
             server.in_flight.load(Ordering::SeqCst) == 1
         });
         (server, beats)
@@ -639,7 +634,7 @@ mod tests {
         server.known.lock().unwrap().insert("a".into());
         let beats = Heartbeats::new(server.clone(), config(10, 2));
         beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("five beats", || server.beats("a") >= 5);
+        expect_within("five beats", WAIT, || server.beats("a") >= 5);
         assert!(beats.remove(&key(1), Duration::from_secs(5)));
         // The beat in flight, if any, has ended: none comes after.
         let after_remove = server.beats("a");
@@ -655,7 +650,7 @@ mod tests {
         // The wait ends before the beat: the beat thread deregisters once the beat is over.
         assert!(beats.remove_for_deregistration(&key(1), Duration::from_millis(1)));
         assert_eq!(server.count("a", "deregister"), 0);
-        wait_for("the deregistration after the beat", || {
+        expect_within("the deregistration after the beat", WAIT, || {
             server.count("a", "deregister") == 1
         });
         let log = server.log.lock().unwrap().clone();
@@ -669,7 +664,7 @@ mod tests {
         let (server, beats) = beating_for(200);
         let stuck = beats.stop_for_deregistration(Duration::ZERO);
         assert_eq!(stuck.len(), 1, "the beating thread is still running");
-        wait_for("the deregistration after the beat", || {
+        expect_within("the deregistration after the beat", WAIT, || {
             server.count("a", "deregister") == 1
         });
     }
@@ -686,7 +681,7 @@ mod tests {
                 // Removed without deregistering (made persistent, say).
                 assert!(beats.remove(&key(1), Duration::ZERO));
             }
-            wait_for("the beat in flight to end", || {
+            expect_within("the beat in flight to end", WAIT, || {
                 server.beats("a") > ended_before
             });
             std::thread::sleep(Duration::from_millis(50));
@@ -700,8 +695,10 @@ mod tests {
         let server = Arc::new(FakeServer::default());
         let beats = Heartbeats::new(server.clone(), config(5, 1));
         beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("a re-registration", || server.count("a", "register") == 1);
-        wait_for("beats after it", || server.beats("a") >= 3);
+        expect_within("a re-registration", WAIT, || {
+            server.count("a", "register") == 1
+        });
+        expect_within("beats after it", WAIT, || server.beats("a") >= 3);
         assert_eq!(server.count("a", "register"), 1);
         beats.stop(Duration::from_secs(5));
     }
@@ -723,18 +720,18 @@ mod tests {
         beats
             .add(key(1), "a".into(), Some(Duration::from_millis(1)))
             .unwrap();
-        wait_for("a light beat", || server.count("a", "light") >= 1);
+        expect_within("a light beat", WAIT, || server.count("a", "light") >= 1);
         assert_eq!(server.count("a", "full"), 1);
         let started = Instant::now();
         let before = server.beats("a");
-        wait_for("ten more beats", || server.beats("a") >= before + 10);
+        expect_within("ten more beats", WAIT, || server.beats("a") >= before + 10);
         assert!(started.elapsed() < Duration::from_millis(450));
         // Without one, the first beat goes at once and the server's interval follows.
         let started = Instant::now();
         beats.add(key(2), "b".into(), None).unwrap();
-        wait_for("a first beat", || server.beats("b") == 1);
+        expect_within("a first beat", WAIT, || server.beats("b") == 1);
         assert!(started.elapsed() < Duration::from_millis(400));
-        wait_for("a second beat", || server.beats("b") == 2);
+        expect_within("a second beat", WAIT, || server.beats("b") == 2);
         assert!(started.elapsed() >= Duration::from_millis(500));
         beats.stop(Duration::from_secs(5));
     }
@@ -746,14 +743,16 @@ mod tests {
         server.light_enabled.store(true, Ordering::SeqCst);
         let beats = Heartbeats::new(server.clone(), config(2, 1));
         beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("light beats", || server.count("a", "light") >= 2);
+        expect_within("light beats", WAIT, || server.count("a", "light") >= 2);
         server.failing.store(true, Ordering::SeqCst);
         let failed_from = server.beats("a");
-        wait_for("failing beats", || server.beats("a") >= failed_from + 5);
+        expect_within("failing beats", WAIT, || {
+            server.beats("a") >= failed_from + 5
+        });
         let full_before = server.count("a", "full");
         server.failing.store(false, Ordering::SeqCst);
-        wait_for("recovery", || server.count("a", "full") > full_before);
-        wait_for("light again", || server.count("a", "light") >= 4);
+        expect_within("recovery", WAIT, || server.count("a", "full") > full_before);
+        expect_within("light again", WAIT, || server.count("a", "light") >= 4);
         beats.stop(Duration::from_secs(5));
     }
 
@@ -764,10 +763,10 @@ mod tests {
         server.known.lock().unwrap().insert("a2".into());
         let beats = Heartbeats::new(server.clone(), config(2, 1));
         beats.add(key(1), "a".into(), None).unwrap();
-        wait_for("a beat", || server.beats("a") >= 1);
+        expect_within("a beat", WAIT, || server.beats("a") >= 1);
         assert!(beats.update(&key(1), |old| format!("{old}2")));
         assert!(!beats.update(&key(9), |_| "x".into()));
-        wait_for("the new body", || server.beats("a2") >= 1);
+        expect_within("the new body", WAIT, || server.beats("a2") >= 1);
         beats.add(key(1), "a".into(), None).unwrap();
         assert_eq!(beats.len(), 1);
         assert_eq!(*beats.registrations()[0], "a");
@@ -782,7 +781,7 @@ mod tests {
         for port in 1..=500 {
             beats.add(key(port), format!("i{port}"), None).unwrap();
         }
-        wait_for("every instance beaten", || {
+        expect_within("every instance beaten", WAIT, || {
             server.log.lock().unwrap().len() >= 1000
         });
         assert!(server.max_in_flight.load(Ordering::SeqCst) <= 3);
@@ -794,14 +793,14 @@ mod tests {
             beats.remove(&key(port), Duration::from_secs(5));
         }
         let shared = beats.shared.clone();
-        wait_for("workers to end", || {
+        expect_within("workers to end", WAIT, || {
             let state = shared.lock();
             state.workers.is_empty() && state.retired.iter().all(Worker::is_finished)
         });
         // A new instance starts a thread again.
         beats.add(key(1), "i1".into(), None).unwrap();
         let before = server.beats("i1");
-        wait_for("beats again", || server.beats("i1") > before);
+        expect_within("beats again", WAIT, || server.beats("i1") > before);
         assert!(beats.stop(Duration::from_secs(5)).is_empty());
     }
 

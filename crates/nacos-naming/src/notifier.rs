@@ -201,6 +201,18 @@ impl Shared {
     }
 }
 
+/// For tests: a listener that sends the ports of each event's instances, and their receiver.
+#[cfg(test)]
+pub(crate) fn port_recorder() -> (Arc<Listener>, std::sync::mpsc::Receiver<Vec<u16>>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = Mutex::new(tx);
+    let listener: Arc<Listener> = Arc::new(move |e: &ServiceEvent| {
+        let ports = e.service.hosts.iter().map(|h| h.port).collect();
+        let _ = tx.lock().unwrap().send(ports);
+    });
+    (listener, rx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,16 +225,6 @@ mod tests {
         let mut s = ServiceInfo::new("svc", "G");
         s.hosts = ports.iter().map(|p| Instance::new("h", *p)).collect();
         Arc::new(ServiceEvent::initial(s))
-    }
-
-    fn recorder() -> (Arc<Listener>, mpsc::Receiver<Vec<u16>>) {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
-        let listener: Arc<Listener> = Arc::new(move |e: &ServiceEvent| {
-            let ports = e.service.hosts.iter().map(|h| h.port).collect();
-            let _ = tx.lock().unwrap().send(ports);
-        });
-        (listener, rx)
     }
 
     const WAIT: Duration = Duration::from_secs(5);
@@ -257,7 +259,7 @@ mod tests {
             ListenerId(1),
             Arc::new(|_: &ServiceEvent| panic!("listener bug")),
         );
-        let (ok, rx) = recorder();
+        let (ok, rx) = port_recorder();
         n.add(ListenerId(2), ok);
         for port in 1..=3 {
             n.send(ListenerId(1), event(&[port]));
@@ -280,7 +282,7 @@ mod tests {
                 let _ = blocked.lock().unwrap().recv();
             }),
         );
-        let (ok, rx) = recorder();
+        let (ok, rx) = port_recorder();
         n.add(ListenerId(2), ok);
         n.send(ListenerId(1), event(&[1]));
         n.send(ListenerId(1), event(&[2]));
@@ -300,7 +302,7 @@ mod tests {
     #[test]
     fn a_removed_listener_is_not_called_again() {
         let n = Notifier::new(1);
-        let (l, rx) = recorder();
+        let (l, rx) = port_recorder();
         n.add(ListenerId(1), l);
         n.remove(ListenerId(1));
         n.send(ListenerId(1), event(&[1]));

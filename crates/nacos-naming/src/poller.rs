@@ -38,14 +38,15 @@ pub(crate) fn spawn(registry: Arc<Registry>, source: Arc<dyn ListSource>) -> io:
 mod tests {
     use super::*;
     use crate::instance::Instance;
-    use crate::notifier::Listener;
-    use crate::service_event::ServiceEvent;
+    use crate::notifier::port_recorder;
     use crate::subscription::{ListenerId, Policy};
     use crate::worker::join_all;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{mpsc, Mutex};
-    use std::time::{Duration, Instant};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use nacos_test_support::expect_within;
 
     /// A server in memory: a list per service, and a switch that makes every call fail.
     #[derive(Default)]
@@ -99,23 +100,7 @@ mod tests {
         SubscriptionKey::new(None, "G", service, [""; 0])
     }
 
-    fn recorder() -> (Arc<Listener>, mpsc::Receiver<Vec<u16>>) {
-        let (tx, rx) = mpsc::channel();
-        let tx = Mutex::new(tx);
-        let listener: Arc<Listener> = Arc::new(move |e: &ServiceEvent| {
-            let ports = e.service.hosts.iter().map(|h| h.port).collect();
-            let _ = tx.lock().unwrap().send(ports);
-        });
-        (listener, rx)
-    }
-
-    fn wait_for(mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !condition() {
-            assert!(Instant::now() < deadline, "timed out");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
+    const WAIT: Duration = Duration::from_secs(10);
 
     #[test]
     fn polls_changes_through_outages_and_stops_with_the_subscription() {
@@ -130,7 +115,7 @@ mod tests {
         ));
         let server = Arc::new(FakeServer::default());
         let poll = spawn(registry.clone(), server.clone()).unwrap();
-        let (listener, rx) = recorder();
+        let (listener, rx) = port_recorder();
         server.set("a", &[1]);
         registry.subscribe(key("a"), ListenerId(1), listener.clone(), || None);
         let wait = Duration::from_secs(5);
@@ -142,7 +127,9 @@ mod tests {
         server.down.store(true, Ordering::SeqCst);
         let calls = server.calls("a");
         server.set("a", &[3]);
-        wait_for(|| server.calls("a") >= calls + 5);
+        expect_within("five more polls of a", WAIT, || {
+            server.calls("a") >= calls + 5
+        });
         assert!(rx.try_recv().is_err());
         server.down.store(false, Ordering::SeqCst);
         assert_eq!(rx.recv_timeout(wait).unwrap(), vec![3]);
@@ -152,7 +139,9 @@ mod tests {
         assert!(!registry.unsubscribe(Some(ListenerId(1)), |_| true));
         let calls = server.calls("a");
         let b_calls = server.calls("b");
-        wait_for(|| server.calls("b") >= b_calls + 5);
+        expect_within("five more polls of b", WAIT, || {
+            server.calls("b") >= b_calls + 5
+        });
         assert!(server.calls("a") <= calls + 1);
 
         assert!(registry.stop(wait).is_empty());

@@ -41,4 +41,4 @@ pub use peers::{in_ci, python_path, rnacos_path};
 pub use port::free_port;
 pub use rnacos::{Rnacos, RnacosBuilder, RnacosCluster};
 pub use skip::{python_or_skip, rnacos_or_skip};
-pub use wait::{wait_for, wait_until};
+pub use wait::{expect_within, wait_for, wait_until};

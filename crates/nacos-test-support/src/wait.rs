@@ -20,6 +20,15 @@ pub fn wait_until(deadline: Duration, mut condition: impl FnMut() -> bool) -> bo
     wait_for(deadline, || condition().then_some(())).is_some()
 }
 
+/// Like [`wait_until`], but panics, naming `what`, when `condition` does not hold in time:
+/// for tests, where a condition that never comes is a failure.
+pub fn expect_within(what: &str, deadline: Duration, condition: impl FnMut() -> bool) {
+    assert!(
+        wait_until(deadline, condition),
+        "timed out after {deadline:?} waiting for {what}"
+    );
+}
+
 /// Polls `probe` every 20 ms until it returns `Some` or `deadline` has passed, and returns
 /// its last answer: the value awaited, or `None` at the deadline.
 pub fn wait_for<T>(deadline: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
