@@ -236,21 +236,51 @@ fn rust_run(addr: SocketAddr, push: bool, changes: u16, gap: Duration) -> Result
     let timeout = Duration::from_secs(if push { 10 } else { 40 });
     wait_for(&rx, &mut seen, &[(Change::Added, FIRST_PORT - 1)], timeout)?;
 
+    publish_and_time(
+        &publisher,
+        Reports { rx, seen },
+        changes,
+        gap,
+        timeout,
+        Instant::now,
+        signed_millis,
+    )
+}
+
+/// A subscriber's reports of changes, each with the time it saw it, and those taken so far.
+struct Reports<T> {
+    rx: Receiver<(Change, u16, T)>,
+    seen: HashMap<(Change, u16), T>,
+}
+
+/// Adds `changes / 2` instances and then removes them, `gap` apart, waiting up to `timeout`
+/// after each half for the subscriber to report them; returns how long after each call (and
+/// after its return) the report came. `now` is the clock of the reports, `since(a, b)` is
+/// `a - b` in milliseconds.
+fn publish_and_time<T: Copy>(
+    publisher: &NamingClient,
+    mut reports: Reports<T>,
+    changes: u16,
+    gap: Duration,
+    timeout: Duration,
+    now: impl Fn() -> T,
+    since: impl Fn(T, T) -> f64,
+) -> Result<Latencies> {
     let ports: Vec<u16> = (0..changes / 2).map(|k| FIRST_PORT + k).collect();
-    let mut returned: HashMap<(Change, u16), (Instant, Instant)> = HashMap::new();
+    let mut returned: HashMap<(Change, u16), (T, T)> = HashMap::new();
     for change in [Change::Added, Change::Removed] {
         for &port in &ports {
-            let called = Instant::now();
+            let called = now();
             match change {
                 Change::Added => publisher.add_naming_instance(SERVICE, IP, port).send()?,
                 Change::Removed => publisher.remove_naming_instance(SERVICE, IP, port).send()?,
             }
-            returned.insert((change, port), (called, Instant::now()));
+            returned.insert((change, port), (called, now()));
             std::thread::sleep(gap);
         }
         let keys: Vec<(Change, u16)> = ports.iter().map(|&p| (change, p)).collect();
         // A change that never arrives is reported as missing, not an error.
-        let _ = wait_for(&rx, &mut seen, &keys, timeout);
+        let _ = wait_for(&reports.rx, &mut reports.seen, &keys, timeout);
     }
 
     let mut latencies = Latencies {
@@ -258,9 +288,9 @@ fn rust_run(addr: SocketAddr, push: bool, changes: u16, gap: Duration) -> Result
         ..Latencies::default()
     };
     for (key, (called, returned)) in &returned {
-        if let Some(&at) = seen.get(key) {
-            latencies.from_return.push(signed_millis(at, *returned));
-            latencies.from_call.push(signed_millis(at, *called));
+        if let Some(&at) = reports.seen.get(key) {
+            latencies.from_return.push(since(at, *returned));
+            latencies.from_call.push(since(at, *called));
         }
     }
     Ok(latencies)
@@ -349,37 +379,26 @@ fn python_run(addr: SocketAddr, changes: u16, gap: Duration) -> Result<Latencies
         .recv_timeout(Duration::from_secs(30))
         .map_err(|_| "the Python subscriber did not start within 30 s")?;
 
-    let ports: Vec<u16> = (0..changes / 2).map(|k| FIRST_PORT + k).collect();
-    let mut returned: HashMap<(Change, u16), (SystemTime, SystemTime)> = HashMap::new();
-    let mut seen = HashMap::new();
     // Three of its 7 s polls, and some.
     let timeout = Duration::from_secs(25);
-    for change in [Change::Added, Change::Removed] {
-        for &port in &ports {
-            let called = SystemTime::now();
-            match change {
-                Change::Added => publisher.add_naming_instance(SERVICE, IP, port).send()?,
-                Change::Removed => publisher.remove_naming_instance(SERVICE, IP, port).send()?,
-            }
-            returned.insert((change, port), (called, SystemTime::now()));
-            std::thread::sleep(gap);
-        }
-        let keys: Vec<(Change, u16)> = ports.iter().map(|&p| (change, p)).collect();
-        let _ = wait_for(&rx, &mut seen, &keys, timeout);
-    }
-    let mut latencies = Latencies {
-        made: returned.len(),
-        ..Latencies::default()
-    };
-    let millis = |a: SystemTime, b: SystemTime| match a.duration_since(b) {
+    publish_and_time(
+        &publisher,
+        Reports {
+            rx,
+            seen: HashMap::new(),
+        },
+        changes,
+        gap,
+        timeout,
+        SystemTime::now,
+        signed_wall_millis,
+    )
+}
+
+/// `a - b` in milliseconds of wall-clock time, negative when `a` came first.
+fn signed_wall_millis(a: SystemTime, b: SystemTime) -> f64 {
+    match a.duration_since(b) {
         Ok(d) => d.as_secs_f64() * 1000.0,
         Err(e) => -(e.duration().as_secs_f64() * 1000.0),
-    };
-    for (key, (called, returned)) in &returned {
-        if let Some(&at) = seen.get(key) {
-            latencies.from_return.push(millis(at, *returned));
-            latencies.from_call.push(millis(at, *called));
-        }
     }
-    Ok(latencies)
 }
