@@ -12,7 +12,7 @@ use std::time::Duration;
 use nacos_naming::{Error, NamingClient, BEAT_OK};
 use nacos_test_support::{skip_unless_rnacos, Rnacos};
 
-use common::unique;
+use nacos_test_support::unique;
 
 const IP: &str = "127.0.0.1";
 

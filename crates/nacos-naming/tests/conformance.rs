@@ -20,7 +20,7 @@ use nacos_naming::{Error, Instance, NamingClient, BEAT_OK};
 use nacos_test_support::{free_port, wait_until};
 
 use common::recorder::Recorder;
-use common::unique;
+use nacos_test_support::unique;
 use profile::{Options, Profile};
 
 /// The cases, each a function of the server profile.

@@ -6,10 +6,11 @@ mod live_support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use live_support::{addresses, fast_client, unique, Events};
+use live_support::{addresses, fast_client, Events};
 use nacos_devserver::DevServer;
 use nacos_naming::Error;
 use nacos_test_support::free_port;
+use nacos_test_support::unique;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nacos-live-cache-{name}-{}", std::process::id()));

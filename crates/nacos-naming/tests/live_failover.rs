@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use live_support::{unique, Events};
+use live_support::Events;
 use nacos_devserver::DevServer;
 use nacos_naming::{Error, NamingClient};
+use nacos_test_support::unique;
 use nacos_test_support::{skip_unless_rnacos, wait_until, Rnacos};
 
 /// The instances a server lists for `service`, as `port`s (`None` when it does not answer).

@@ -5,9 +5,10 @@ mod live_support;
 
 use std::time::{Duration, Instant};
 
-use live_support::{addresses, unique, WAIT};
+use live_support::{addresses, WAIT};
 use nacos_devserver::DevServer;
 use nacos_naming::{Instance, NamingClient};
+use nacos_test_support::unique;
 use nacos_test_support::{skip_unless_rnacos, wait_until, Rnacos};
 
 fn devserver(beat_interval: Duration, health: Duration, expire: Duration) -> DevServer {

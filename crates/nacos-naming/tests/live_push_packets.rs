@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use live_support::{addresses, fast_client, unique, Events};
+use live_support::{addresses, fast_client, Events};
 use nacos_devserver::DevServer;
 use nacos_test_support::free_port;
+use nacos_test_support::unique;
 use serde_json::{json, Value};
 
 /// A push of `service` listing one instance at `port`, made at `last_ref_time`.

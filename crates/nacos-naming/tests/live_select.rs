@@ -5,9 +5,10 @@ mod live_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use live_support::{fast_client, unique, Events};
+use live_support::{fast_client, Events};
 use nacos_devserver::DevServer;
 use nacos_naming::Error;
+use nacos_test_support::unique;
 
 /// Picks follow fractional weights; disabled, weight-0 and unhealthy instances are never
 /// picked; with none left the answer is an error, not a panic.

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use live_support::{addresses, fast_client, unique, Events, WAIT};
+use live_support::{addresses, fast_client, Events, WAIT};
 use nacos_devserver::DevServer;
 use nacos_naming::{Error, NamingClient, ServiceEvent};
+use nacos_test_support::unique;
 use nacos_test_support::{skip_unless_rnacos, Rnacos};
 
 /// Registers, modifies and removes one instance and checks the listener saw exactly that.

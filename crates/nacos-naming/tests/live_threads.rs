@@ -13,9 +13,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use live_support::{assert_no_client_threads, client_threads, fast_client, unique, Events};
+use live_support::{assert_no_client_threads, client_threads, fast_client, Events};
 use nacos_devserver::DevServer;
 use nacos_naming::{Error, NamingClient, ServiceEvent};
+use nacos_test_support::unique;
 
 /// One test at a time: they count the threads of the whole process.
 fn turn() -> MutexGuard<'static, ()> {

@@ -6,7 +6,7 @@
 //! What a real server answers is covered by the conformance suite.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use nacos_naming::{Error, NamingClient};
+use nacos_test_support::{write_response, ReceivedRequest};
 
 /// One request as the scripted server saw it.
 #[derive(Debug, Clone)]
@@ -116,56 +117,17 @@ impl Drop for Scripted {
 /// Answers requests on one connection until the client closes it.
 fn serve(stream: impl Read + Write, seen: &Mutex<Vec<Seen>>, script: &Script) {
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut headers = HashMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let len: usize = headers
-            .get("content-length")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    while let Some(received) = ReceivedRequest::read(&mut reader) {
         let request = Seen {
-            method,
-            path: path.to_owned(),
-            query: decode_pairs(query),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            user_agent: headers.get("user-agent").cloned().unwrap_or_default(),
+            user_agent: received.header("user-agent").unwrap_or_default().to_owned(),
+            body: String::from_utf8_lossy(&received.body).into_owned(),
+            method: received.method,
+            path: received.path,
+            query: received.query.into_iter().collect(),
         };
         seen.lock().unwrap().push(request.clone());
         let (status, answer) = script(&request);
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
-            answer.len()
-        );
-        let writer = reader.get_mut();
-        let written = writer
-            .write_all(head.as_bytes())
-            .and_then(|()| writer.write_all(answer.as_bytes()))
-            .and_then(|()| writer.flush());
-        if written.is_err() {
+        if write_response(reader.get_mut(), status, "text/plain", &answer, false).is_err() {
             return;
         }
     }
@@ -192,35 +154,6 @@ fn tls_config() -> Arc<rustls::ServerConfig> {
     .with_single_cert(certs, key)
     .unwrap();
     Arc::new(config)
-}
-
-fn decode_pairs(s: &str) -> HashMap<String, String> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else if bytes[i] == b'+' {
-            out.push(b' ');
-            i += 1;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// A loopback port with nothing listening on it.

@@ -30,15 +30,19 @@
 #![deny(missing_docs)]
 
 mod http;
+mod names;
 mod peers;
 mod port;
+mod received;
 mod rnacos;
 mod skip;
 mod wait;
 
 pub use http::{http, HttpAnswer};
+pub use names::unique;
 pub use peers::{in_ci, python_path, rnacos_path};
 pub use port::free_port;
+pub use received::{write_response, ReceivedRequest};
 pub use rnacos::{Rnacos, RnacosBuilder, RnacosCluster};
 pub use skip::{python_or_skip, rnacos_or_skip};
 pub use wait::{expect_within, wait_for, wait_until};

@@ -2,12 +2,14 @@
 //! goes on as with a real server, and keeps every request it received, grouped by step.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use nacos_test_support::{write_response, ReceivedRequest};
 
 /// The token the recorder hands out on login.
 pub const TOKEN: &str = "wire-token";
@@ -115,47 +117,14 @@ fn serve(stream: TcpStream, log: &Mutex<Log>) {
         Err(_) => return,
     };
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            return;
-        };
-        let (method, target) = (method.to_owned(), target.to_owned());
-        let mut content_length = 0usize;
-        let mut close = false;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("connection") {
-                    close = value.eq_ignore_ascii_case("close");
-                }
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    while let Some(received) = ReceivedRequest::read(&mut reader) {
+        let close = received.wants_close();
         let request = Recorded {
             step: String::new(),
-            method,
-            path: path.to_owned(),
-            query: decode_form(query),
-            body: decode_form(&String::from_utf8_lossy(&body)),
+            body: received.form(),
+            method: received.method,
+            path: received.path,
+            query: received.query,
         };
         let (status, answer) = answer(&request);
         {
@@ -172,19 +141,14 @@ fn serve(stream: TcpStream, log: &Mutex<Log>) {
         } else {
             "text/plain"
         };
-        let reply = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n{answer}",
-            answer.len(),
-            if close { "Connection: close\r\n" } else { "" }
-        );
-        if writer.write_all(reply.as_bytes()).is_err() || close {
+        if write_response(&mut writer, status, content_type, &answer, close).is_err() || close {
             return;
         }
     }
 }
 
 /// Plausible answers, shaped by the request, so every client proceeds as with a server.
-fn answer(request: &Recorded) -> (&'static str, String) {
+fn answer(request: &Recorded) -> (u16, String) {
     let param = |name: &str, default: &str| request.param(name).unwrap_or(default).to_owned();
     let service = param("serviceName", "user-service");
     let group = param("groupName", "DEFAULT_GROUP");
@@ -209,68 +173,29 @@ fn answer(request: &Recorded) -> (&'static str, String) {
         })
     };
     match (request.method.as_str(), request.path.as_str()) {
-        (_, "/__mark__") => ("200 OK", "ok".into()),
-        ("POST" | "PUT" | "DELETE", "/nacos/v1/ns/instance") => ("200 OK", "ok".into()),
-        ("GET", "/nacos/v1/ns/instance") => ("200 OK", instance().to_string()),
+        (_, "/__mark__") => (200, "ok".into()),
+        ("POST" | "PUT" | "DELETE", "/nacos/v1/ns/instance") => (200, "ok".into()),
+        ("GET", "/nacos/v1/ns/instance") => (200, instance().to_string()),
         ("GET", "/nacos/v1/ns/instance/list") => {
             let info = serde_json::json!({
                 "name": grouped, "groupName": group, "clusters": param("clusters", ""),
                 "cacheMillis": 10000, "hosts": [instance()], "lastRefTime": 1_700_000_000_000u64,
                 "checksum": "wire", "allIPs": false, "reachProtectionThreshold": false,
             });
-            ("200 OK", info.to_string())
+            (200, info.to_string())
         }
         ("PUT", "/nacos/v1/ns/instance/beat") => (
-            "200 OK",
+            200,
             r#"{"clientBeatInterval":5000,"code":10200,"lightBeatEnabled":false}"#.into(),
         ),
         ("POST", "/nacos/v1/auth/login" | "/nacos/v1/auth/users/login") => (
-            "200 OK",
+            200,
             format!(
                 r#"{{"accessToken":"{TOKEN}","tokenTtl":18000,"globalAdmin":true,"username":"nacos"}}"#
             ),
         ),
-        _ => ("404 Not Found", "no such resource".into()),
+        _ => (404, "no such resource".into()),
     }
-}
-
-/// `application/x-www-form-urlencoded` (and query string) decoding.
-fn decode_form(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)).map(|(h, l)| h * 16 + l),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, b) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Query parameters as a map; panics on a parameter sent twice (neither client should).

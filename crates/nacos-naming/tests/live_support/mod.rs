@@ -1,8 +1,7 @@
 //! What the live-discovery suites share: a listener that records events, short-interval
-//! clients, the client's thread count and unique names.
+//! clients and the client's thread count.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,16 +9,6 @@ use nacos_naming::{Instance, NamingClient, NamingClientBuilder, ServiceEvent};
 
 /// Generous deadlines: the machines tests run on are shared and slow.
 pub const WAIT: Duration = Duration::from_secs(20);
-
-/// A service name no other test uses, so tests can share a server.
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// A client builder for `servers` with every interval short, so tests take milliseconds.
 pub fn fast_client(servers: &str) -> NamingClientBuilder {
