@@ -10,9 +10,7 @@ mod common;
 use std::time::Duration;
 
 use nacos_naming::{Error, NamingClient, BEAT_OK};
-use nacos_test_support::{skip_unless_rnacos, Rnacos};
-
-use nacos_test_support::unique;
+use nacos_test_support::{skip_unless_rnacos, unique, Rnacos};
 
 const IP: &str = "127.0.0.1";
 

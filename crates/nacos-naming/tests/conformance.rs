@@ -17,10 +17,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use nacos_naming::{Error, Instance, NamingClient, BEAT_OK};
-use nacos_test_support::{free_port, wait_until};
+use nacos_test_support::{free_port, unique, wait_until};
 
 use common::recorder::Recorder;
-use nacos_test_support::unique;
 use profile::{Options, Profile};
 
 /// The cases, each a function of the server profile.

@@ -9,8 +9,7 @@ use std::time::Duration;
 use live_support::{addresses, fast_client, Events};
 use nacos_devserver::DevServer;
 use nacos_naming::Error;
-use nacos_test_support::free_port;
-use nacos_test_support::unique;
+use nacos_test_support::{free_port, unique};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nacos-live-cache-{name}-{}", std::process::id()));

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use live_support::Events;
 use nacos_devserver::DevServer;
 use nacos_naming::{Error, NamingClient};
-use nacos_test_support::unique;
-use nacos_test_support::{skip_unless_rnacos, wait_until, Rnacos};
+use nacos_test_support::{skip_unless_rnacos, unique, wait_until, Rnacos};
 
 /// The instances a server lists for `service`, as `port`s (`None` when it does not answer).
 fn ports_on(server: &str, service: &str) -> Option<BTreeSet<u16>> {

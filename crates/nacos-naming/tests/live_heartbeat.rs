@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use live_support::{addresses, WAIT};
 use nacos_devserver::DevServer;
 use nacos_naming::{Instance, NamingClient};
-use nacos_test_support::unique;
-use nacos_test_support::{skip_unless_rnacos, wait_until, Rnacos};
+use nacos_test_support::{skip_unless_rnacos, unique, wait_until, Rnacos};
 
 fn devserver(beat_interval: Duration, health: Duration, expire: Duration) -> DevServer {
     DevServer::builder()

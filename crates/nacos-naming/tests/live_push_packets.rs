@@ -11,8 +11,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use live_support::{addresses, fast_client, Events};
 use nacos_devserver::DevServer;
-use nacos_test_support::free_port;
-use nacos_test_support::unique;
+use nacos_naming::NamingClient;
+use nacos_test_support::{free_port, unique};
 use serde_json::{json, Value};
 
 /// A push of `service` listing one instance at `port`, made at `last_ref_time`.
@@ -46,15 +46,21 @@ fn ack(socket: &UdpSocket, wait: Duration) -> Option<Value> {
     serde_json::from_slice(&buffer[..len]).ok()
 }
 
-#[test]
-fn stray_malformed_bombed_and_stale_packets_change_nothing() {
-    let server = DevServer::builder().start().unwrap();
+/// A client that learns of changes only by push (it polls once an hour), and its UDP port.
+fn push_only_client(server: &DevServer) -> (NamingClient, u16) {
     let udp_port = free_port();
     let client = fast_client(&server.addr().to_string())
         .poll_interval(Duration::from_secs(3600))
         .udp_port(udp_port)
         .build()
         .unwrap();
+    (client, udp_port)
+}
+
+#[test]
+fn stray_malformed_bombed_and_stale_packets_change_nothing() {
+    let server = DevServer::builder().start().unwrap();
+    let (client, udp_port) = push_only_client(&server);
     let service = unique("packets");
     client
         .add_naming_instance(&service, "10.4.0.1", 1)
@@ -125,12 +131,7 @@ fn stray_malformed_bombed_and_stale_packets_change_nothing() {
 #[test]
 fn a_newer_push_from_a_server_address_is_applied() {
     let server = DevServer::builder().start().unwrap();
-    let udp_port = free_port();
-    let client = fast_client(&server.addr().to_string())
-        .poll_interval(Duration::from_secs(3600))
-        .udp_port(udp_port)
-        .build()
-        .unwrap();
+    let (client, udp_port) = push_only_client(&server);
     let service = unique("newer");
     let events = Events::subscribe(&client, &service, None);
     let held = events.nth(1).service.last_ref_time;

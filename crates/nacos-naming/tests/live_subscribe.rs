@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use live_support::{addresses, fast_client, Events, WAIT};
 use nacos_devserver::DevServer;
 use nacos_naming::{Error, NamingClient, ServiceEvent};
-use nacos_test_support::unique;
-use nacos_test_support::{skip_unless_rnacos, Rnacos};
+use nacos_test_support::{skip_unless_rnacos, unique, Rnacos};
 
 /// Registers, modifies and removes one instance and checks the listener saw exactly that.
 fn add_modify_remove(client: &NamingClient, events: &Events, service: &str) {
