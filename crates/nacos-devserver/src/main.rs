@@ -141,23 +141,13 @@ fn parse_auth(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `15s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
+/// `15s`, `500ms`, `1.5s`, `2m`, `1h`: jiff's friendly duration syntax, as nacosctl takes it.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
+    let signed: jiff::SignedDuration = text
+        .trim()
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 15s or 500ms"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
-        _ => Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m or h)")),
-    }
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 1.5s, 2m or 1h"))?;
+    Duration::try_from(signed).map_err(|_| format!("a duration cannot be negative: {text:?}"))
 }
 
 /// Writes log records to stderr, one line each.
@@ -186,9 +176,11 @@ mod tests {
         assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("x").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("7").is_err());
+        assert!(parse_duration("-5s").is_err());
         assert_eq!(
             parse_auth("nacos:se:cret"),
             Ok(("nacos".into(), "se:cret".into()))
