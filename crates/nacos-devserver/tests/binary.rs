@@ -1,7 +1,7 @@
 //! The standalone binary: arguments, start on a free port, a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 /// Bad arguments exit with an error naming the problem, before anything is bound.
 #[test]
@@ -21,19 +21,11 @@ fn bad_arguments_are_refused() {
     }
 }
 
-/// SIGTERM stops the server cleanly: it logs the stop and exits 0.
+/// Starts the server `command` runs, with a clean environment, and reads the line announcing
+/// its address: the child, the rest of its log lines, and its base URL.
 #[cfg(unix)]
-#[test]
-fn sigterm_stops_cleanly() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nacos-devserver"))
-        .args([
-            "--bind",
-            "127.0.0.1:0",
-            "--health-timeout",
-            "500ms",
-            "--expire-timeout",
-            "1s",
-        ])
+fn start(command: &mut Command) -> (Child, Lines<BufReader<ChildStderr>>, String) {
+    let mut child = command
         .env_clear()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -42,10 +34,22 @@ fn sigterm_stops_cleanly() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let listening = lines.next().unwrap().unwrap();
-    assert!(
-        listening.contains("listening on http://127.0.0.1:"),
-        "{listening}"
-    );
+    let base = listening
+        .split_once("listening on ")
+        .map(|(_, url)| url.split([',', ' ']).next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("{listening}"));
+    assert!(base.starts_with("http://127.0.0.1:"), "{listening}");
+    (child, lines, base)
+}
+
+/// SIGTERM stops the server cleanly: it logs the stop and exits 0.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_cleanly() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nacos-devserver"));
+    command.args(["--bind", "127.0.0.1:0"]);
+    command.args(["--health-timeout", "500ms", "--expire-timeout", "1s"]);
+    let (mut child, lines, _) = start(&mut command);
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -59,7 +63,7 @@ fn sigterm_stops_cleanly() {
 
 /// A server process, killed when dropped (a failing test leaves nothing behind).
 #[cfg(unix)]
-struct Running(std::process::Child);
+struct Running(Child);
 
 #[cfg(unix)]
 impl Drop for Running {
@@ -78,24 +82,14 @@ fn a_slow_body_flood_under_a_small_descriptor_limit_keeps_serving() {
     use std::net::TcpStream;
     use std::time::Duration;
 
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", r#"ulimit -n 64 && exec "$0" "$@""#])
         .arg(env!("CARGO_BIN_EXE_nacos-devserver"))
         .args(["--bind", "127.0.0.1:0", "--max-connections", "32"])
-        .args(["--request-timeout", "60s", "--no-push"])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        .args(["--request-timeout", "60s", "--no-push"]);
+    let (child, lines, base) = start(&mut command);
     let server = Running(child);
-    let listening = lines.next().unwrap().unwrap();
-    let base = listening
-        .split_once("listening on ")
-        .map(|(_, url)| url.split([',', ' ']).next().unwrap().to_owned())
-        .unwrap_or_else(|| panic!("{listening}"));
     // Whatever it logs meanwhile, it must never block on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     let addr = base.trim_start_matches("http://");
