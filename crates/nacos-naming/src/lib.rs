@@ -148,6 +148,7 @@ mod beat_info;
 mod builder_setters;
 mod client;
 mod client_builder;
+mod deadline;
 mod deregister;
 mod disk_cache;
 mod error;
