@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::instance::{Instance, DEFAULT_GROUP};
-use crate::lenient;
+use crate::wire::lenient;
 
 /// Separates the group from the service name in Nacos's grouped names (`group@@service`).
 pub const GROUP_SEPARATOR: &str = "@@";

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::disk_cache::DiskCache;
 use crate::error::Error;
-use crate::notifier::Listener;
-use crate::poller::{self, ListSource};
-use crate::push_receiver::{PushReceiver, PushSocket};
+use crate::live::disk_cache::DiskCache;
+use crate::live::notifier::Listener;
+use crate::live::poller::{self, ListSource};
+use crate::live::push_receiver::{PushReceiver, PushSocket};
+use crate::live::subscription::{ListenerId, Policy, Registry, SubscriptionKey};
+use crate::live::worker::{self, Worker};
 use crate::service_info::ServiceInfo;
-use crate::subscription::{ListenerId, Policy, Registry, SubscriptionKey};
-use crate::worker::{self, Worker};
 
 /// How subscriptions behave; see the builder setters that fill it.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::deadline;
-use crate::disk_cache::DiskCache;
-use crate::notifier::{Listener, Notifier};
+use crate::live::disk_cache::DiskCache;
+use crate::live::notifier::{Listener, Notifier};
 use crate::service_event::ServiceEvent;
 use crate::service_info::ServiceInfo;
 

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use crate::deadline;
 use crate::error::Error;
-use crate::lenient;
-use crate::transport::{Call, Method};
+use crate::wire::lenient;
+use crate::wire::transport::{Call, Method};
 
 /// Where the login is sent.
 pub(crate) const LOGIN_PATH: &str = "/nacos/v1/auth/login";

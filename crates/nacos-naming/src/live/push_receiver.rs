@@ -15,9 +15,9 @@ use std::time::Duration;
 use flate2::read::GzDecoder;
 use serde_json::Value;
 
+use crate::live::subscription::{canonical_clusters, Registry};
+use crate::live::worker::Worker;
 use crate::service_info::ServiceInfo;
-use crate::subscription::{canonical_clusters, Registry};
-use crate::worker::Worker;
 
 /// The largest datagram a server sends.
 const RECEIVE_BUFFER: usize = 64 * 1024;
@@ -172,7 +172,7 @@ fn receive(socket: &UdpSocket, registry: &Registry, servers: &[IpAddr], stop: &A
         }
         // A packet that makes the handling panic is dropped; the next one is read as usual.
         let what = || format!("a push packet from {from}");
-        let ack = crate::worker::contain(what, || handle(&buffer[..len], registry));
+        let ack = crate::live::worker::contain(what, || handle(&buffer[..len], registry));
         if let Ok(Some(ack)) = ack {
             if let Err(e) = socket.send_to(&ack, from) {
                 log::debug!("cannot ack a push to {from}: {e}");
@@ -258,13 +258,13 @@ fn service_info(data: &Value) -> Result<ServiceInfo, serde_json::Error> {
 fn apply(registry: &Registry, service: ServiceInfo) {
     let grouped = service.grouped_name();
     let clusters = canonical_clusters([service.clusters.as_str()]);
-    let matches = |k: &crate::subscription::SubscriptionKey| {
+    let matches = |k: &crate::live::subscription::SubscriptionKey| {
         k.grouped_name() == grouped && k.clusters == clusters
     };
     match registry.keys(matches).as_slice() {
         [] => log::debug!("push for {grouped}, not subscribed"),
         [key] => {
-            registry.apply(key, service, crate::subscription::Origin::Push);
+            registry.apply(key, service, crate::live::subscription::Origin::Push);
         }
         _ => registry.poll_soon(matches),
     }
@@ -293,9 +293,9 @@ fn dump(registry: &Registry) -> String {
 mod tests {
     use super::*;
     use crate::instance::Instance;
-    use crate::notifier::Listener;
+    use crate::live::notifier::Listener;
+    use crate::live::subscription::{ListenerId, Policy, SubscriptionKey};
     use crate::service_event::ServiceEvent;
-    use crate::subscription::{ListenerId, Policy, SubscriptionKey};
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use std::io::Write;
@@ -452,7 +452,7 @@ mod tests {
         );
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         receiver.stop();
-        assert!(crate::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
+        assert!(crate::live::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
 
         // The same packet from a configured server is applied and acked to its source.
         let (receiver, worker) =
@@ -469,7 +469,7 @@ mod tests {
         );
         assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![5]);
         receiver.stop();
-        assert!(crate::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
+        assert!(crate::live::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
         r.stop(WAIT);
     }
 
