@@ -112,9 +112,9 @@ mod tests {
 
     const WAIT: Duration = Duration::from_secs(10);
 
-    #[test]
-    fn polls_changes_through_outages_and_stops_with_the_subscription() {
-        let registry = Arc::new(Registry::new(
+    /// A registry polling every 5 ms, backing off to 20 ms.
+    fn fast_registry() -> Arc<Registry> {
+        Arc::new(Registry::new(
             Policy {
                 deliver_empty: true,
                 poll_interval: Some(Duration::from_millis(5)),
@@ -122,7 +122,12 @@ mod tests {
             },
             1,
             None,
-        ));
+        ))
+    }
+
+    #[test]
+    fn polls_changes_through_outages_and_stops_with_the_subscription() {
+        let registry = fast_registry();
         let server = Arc::new(FakeServer::default());
         let poll = spawn(registry.clone(), server.clone()).unwrap();
         let (listener, rx) = port_recorder();
@@ -174,15 +179,7 @@ mod tests {
 
     #[test]
     fn a_poll_that_panics_costs_that_poll_only() {
-        let registry = Arc::new(Registry::new(
-            Policy {
-                deliver_empty: true,
-                poll_interval: Some(Duration::from_millis(5)),
-                max_backoff: Duration::from_millis(20),
-            },
-            1,
-            None,
-        ));
+        let registry = fast_registry();
         let poll = spawn(registry.clone(), Arc::new(Panicky(Default::default()))).unwrap();
         let (listener, rx) = port_recorder();
         registry.subscribe(key("a"), ListenerId(1), listener, || None);
