@@ -161,6 +161,11 @@ mod wire;
 #[doc = include_str!("../../../README.md")]
 mod readme_examples {}
 
+// The crate's own README, shown on its crates.io page.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme_examples {}
+
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 pub use calls::deregister::DeregisterInstance;
 pub use calls::get::GetInstance;
