@@ -34,9 +34,20 @@ struct Cli {
     /// Lifetime of login tokens.
     #[arg(long, default_value = "5h", value_parser = parse_duration)]
     token_ttl: Duration,
+    /// Connections served at once; at the cap the one waiting longest for a request is closed
+    /// to make room.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Time a request's head, then its body, may take to arrive.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
+    /// Push to the `clientIP` a list call names, not to the address the call came from (only
+    /// where every client is trusted: anyone could aim pushes at a third party).
+    #[arg(long)]
+    push_to_client_ip: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "NACOS_DEVSERVER_LOG", default_value = "info", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -63,7 +74,10 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .expire_timeout(cli.expire_timeout)
         .beat_interval(cli.beat_interval)
         .token_ttl(cli.token_ttl)
-        .push(!cli.no_push);
+        .max_connections(cli.max_connections)
+        .request_timeout(cli.request_timeout)
+        .push(!cli.no_push)
+        .push_to_client_ip(cli.push_to_client_ip);
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);
     }
@@ -142,12 +156,22 @@ fn parse_auth(text: &str) -> Result<(String, String), String> {
 }
 
 /// `15s`, `500ms`, `1.5s`, `2m`, `1h`: jiff's friendly duration syntax, as nacosctl takes it.
+/// A number too large for any clock means "as long as possible" (the server clamps what it
+/// cannot honour).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let signed: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 1.5s, 2m or 1h"))?;
-    Duration::try_from(signed).map_err(|_| format!("a duration cannot be negative: {text:?}"))
+    let text = text.trim();
+    if let Ok(signed) = text.parse::<jiff::SignedDuration>() {
+        return Duration::try_from(signed)
+            .map_err(|_| format!("a duration cannot be negative: {text:?}"));
+    }
+    // jiff refuses what is beyond its range; digits and a unit are still a duration.
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+    if digits > 0 && matches!(&text[digits..], "ms" | "s" | "m" | "h") {
+        return Ok(Duration::from_secs(u64::MAX));
+    }
+    Err(format!(
+        "{text:?} is not a duration like 500ms, 1.5s, 2m or 1h"
+    ))
 }
 
 /// Writes log records to stderr, one line each.
@@ -181,6 +205,14 @@ mod tests {
         assert!(parse_duration("x").is_err());
         assert!(parse_duration("7").is_err());
         assert!(parse_duration("-5s").is_err());
+        assert_eq!(
+            parse_duration("18446744073709551615s"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999999h"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
         assert_eq!(
             parse_auth("nacos:se:cret"),
             Ok(("nacos".into(), "se:cret".into()))
