@@ -19,6 +19,7 @@ OLD_CLIENT_WRONG = {
     # It sends `clusterName=None` when no cluster is given: the instance lands in a cluster
     # literally named "None" instead of DEFAULT.
     "list": "an instance registered without cluster_name is in cluster 'None'",
+    "list healthy only": "cluster 'None' as above",
     "list after modify": "cluster 'None' as above; and modify_naming_instance without "
                          "metadata erased the instance's metadata (it sends none, and the "
                          "server replaces it), while this client keeps what is not changed",
