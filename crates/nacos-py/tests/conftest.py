@@ -65,6 +65,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def terminate(process):
+    """Stops a server process: SIGTERM, then SIGKILL after 5 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class DevServer(object):
     """One nacos-devserver process; ``address`` is ``127.0.0.1:port``."""
 
@@ -99,13 +110,7 @@ class DevServer(object):
         self.listening.set()
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.reader.join(timeout=5)
 
 
@@ -163,13 +168,7 @@ class Rnacos(object):
             return ""
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log_file.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
