@@ -146,6 +146,7 @@ mod beat_info;
 mod calls;
 mod client;
 mod client_builder;
+mod deadline;
 mod error;
 mod instance;
 mod live;
@@ -159,6 +160,11 @@ mod wire;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 mod readme_examples {}
+
+// The crate's own README, shown on its crates.io page.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme_examples {}
 
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 pub use calls::deregister::DeregisterInstance;

@@ -170,7 +170,10 @@ fn receive(socket: &UdpSocket, registry: &Registry, servers: &[IpAddr], stop: &A
             log::debug!("dropped a packet from {from}, not a configured server");
             continue;
         }
-        if let Some(ack) = handle(&buffer[..len], registry) {
+        // A packet that makes the handling panic is dropped; the next one is read as usual.
+        let what = || format!("a push packet from {from}");
+        let ack = crate::live::worker::contain(what, || handle(&buffer[..len], registry));
+        if let Ok(Some(ack)) = ack {
             if let Err(e) = socket.send_to(&ack, from) {
                 log::debug!("cannot ack a push to {from}: {e}");
             }

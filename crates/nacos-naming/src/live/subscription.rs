@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::deadline;
 use crate::live::disk_cache::DiskCache;
 use crate::live::notifier::{Listener, Notifier};
 use crate::service_event::ServiceEvent;
@@ -118,6 +119,16 @@ pub(crate) enum Applied {
 pub(crate) struct PollTicket {
     pub(crate) key: SubscriptionKey,
     pushes_before: u64,
+}
+
+impl PollTicket {
+    /// Ends a poll whose handling panicked: its answer counts as a failure.
+    pub(crate) fn after_panic(key: SubscriptionKey) -> PollTicket {
+        PollTicket {
+            key,
+            pushes_before: 0,
+        }
+    }
 }
 
 struct Entry {
@@ -413,7 +424,7 @@ impl Registry {
                     entry.polling = false;
                     entry.failures = 0;
                     entry.cached = None;
-                    entry.next_poll = Instant::now() + next;
+                    entry.next_poll = deadline::from_now(next);
                 }
                 applied
             }
@@ -428,7 +439,7 @@ impl Registry {
                 let backoff = base
                     .saturating_mul(1 << (entry.failures - 1).min(16))
                     .min(self.policy.max_backoff.max(base));
-                entry.next_poll = Instant::now() + backoff;
+                entry.next_poll = deadline::from_now(backoff);
                 if entry.failures == 1 {
                     log::warn!("polling {} failed, retrying: {e}", key.grouped_name());
                 } else {

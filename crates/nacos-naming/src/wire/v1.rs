@@ -10,6 +10,7 @@ use crate::calls::service_list::ServiceList;
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::service_info::ServiceInfo;
+use crate::wire::lenient;
 use crate::wire::operation::Operation;
 use crate::wire::transport::{Call, Method};
 use crate::BeatInfo;
@@ -65,7 +66,7 @@ pub(crate) fn read_instance(body: &str) -> Result<Instance, Error> {
 }
 
 pub(crate) fn read_services(body: &str) -> Result<ServiceList, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode {
+    lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "service list",
         source,
     })

@@ -194,7 +194,7 @@ pub(crate) enum ReadError {
 }
 
 fn envelope<T: DeserializeOwned>(what: &'static str, body: &str) -> Result<Envelope<T>, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode { what, source })
+    lenient::object_from_str(body).map_err(|source| Error::Decode { what, source })
 }
 
 fn data<T: DeserializeOwned>(what: &'static str, body: &str) -> Result<Option<T>, ReadError> {
