@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use nacos_naming::{BeatInfo, Instance};
+use nacos_naming::{BeatInfo, Instance, ServerReport};
 use serde::Serialize;
 
 use crate::cli::Output;
@@ -256,6 +256,40 @@ impl Printer {
         }
     }
 
+    /// What each server answered to a probe: one row (or JSON object) per server.
+    pub(crate) fn servers(&self, reports: &[ServerReport]) -> io::Result<()> {
+        match self.format {
+            Output::Json | Output::Yaml => reports.iter().try_for_each(|r| {
+                self.structured(&ServerLine {
+                    server: &r.server,
+                    answered: r.answered,
+                    api: &r.api,
+                    line: &r.line,
+                    version: r.version.as_deref(),
+                    round_trip_ms: r.round_trip.map(|d| d.as_secs_f64() * 1000.0),
+                    error: r.error.as_deref(),
+                })
+            }),
+            Output::Table | Output::Wide => {
+                let mut t = Table::new(&["SERVER", "ANSWERS", "API", "VERSION", "RTT", "LINE"]);
+                for r in reports {
+                    t.row([
+                        r.server.clone(),
+                        if r.answered { "yes" } else { "no" }.to_owned(),
+                        r.api.clone(),
+                        r.version.clone().unwrap_or_else(|| "-".to_owned()),
+                        r.round_trip.map_or_else(
+                            || "-".to_owned(),
+                            |d| format!("{:.1}ms", d.as_secs_f64() * 1000.0),
+                        ),
+                        r.error.clone().unwrap_or_else(|| r.line.clone()),
+                    ]);
+                }
+                write_out(&t.render())
+            }
+        }
+    }
+
     /// A change of a watch's state: `unreachable`, `refused`, `recovered`, `empty`.
     pub(crate) fn status(
         &self,
@@ -342,6 +376,18 @@ impl Printer {
         line.push('\n');
         write_out(&line)
     }
+}
+
+/// One server of `nacosctl servers -o json`, the round trip in milliseconds.
+#[derive(Serialize)]
+struct ServerLine<'a> {
+    server: &'a str,
+    answered: bool,
+    api: &'a str,
+    line: &'a str,
+    version: Option<&'a str>,
+    round_trip_ms: Option<f64>,
+    error: Option<&'a str>,
 }
 
 const INSTANCE_COLUMNS: [&str; 7] = [
