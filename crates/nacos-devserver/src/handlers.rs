@@ -46,6 +46,7 @@ pub(crate) enum Route {
     ListServices,
     Login,
     Health,
+    Prometheus,
 }
 
 impl Route {
@@ -72,6 +73,7 @@ impl Route {
             "/nacos/v1/console/health/liveness" | "/nacos/v1/console/health/readiness" => {
                 &[("GET", Route::Health)]
             }
+            "/nacos/actuator/prometheus" => &[("GET", Route::Prometheus)],
             _ => return Err(false),
         };
         routes
@@ -83,7 +85,27 @@ impl Route {
 
     /// Whether the call is allowed without a token in auth mode.
     pub(crate) fn is_open(self) -> bool {
-        matches!(self, Route::Login | Route::Health)
+        matches!(self, Route::Login | Route::Health | Route::Prometheus)
+    }
+
+    /// The endpoint's name in metrics: `register`, `list`, …
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Route::Register => "register",
+            Route::Deregister => "deregister",
+            Route::Modify => "modify",
+            Route::GetInstance => "get_instance",
+            Route::List => "list",
+            Route::Beat => "beat",
+            Route::CreateService => "create_service",
+            Route::UpdateService => "update_service",
+            Route::DeleteService => "delete_service",
+            Route::GetService => "get_service",
+            Route::ListServices => "list_services",
+            Route::Login => "login",
+            Route::Health => "health",
+            Route::Prometheus => "prometheus",
+        }
     }
 }
 
@@ -108,6 +130,14 @@ pub(crate) fn handle(
         Route::ListServices => list_services(cx, p),
         Route::Login => login(cx, p),
         Route::Health => Ok(Reply::text("OK")),
+        Route::Prometheus => {
+            let text = cx.registry.metrics().render(cx.registry.census());
+            Ok(Reply {
+                body: text.into(),
+                json: false,
+                persist: None,
+            })
+        }
     }
 }
 
@@ -124,7 +154,16 @@ fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
         ephemeral: p.bool("ephemeral", true)?,
         metadata: p.metadata("metadata")?,
     };
+    let line = format!(
+        "registered {service} {} cluster={} namespace={ns} weight={} ephemeral={} enabled={}",
+        address(&reg.ip, reg.port),
+        reg.cluster,
+        reg.weight,
+        reg.ephemeral,
+        reg.enabled
+    );
     let persist = cx.registry.register(&ns, &service, reg);
+    log::info!("{line}");
     Ok(Reply::ok().persisting(persist))
 }
 
@@ -133,7 +172,17 @@ fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
     p.bool("ephemeral", true)?;
+    let existed = cx
+        .registry
+        .instance(&ns, &service, &cluster, &ip, port)
+        .is_ok();
     let persist = cx.registry.deregister(&ns, &service, &cluster, &ip, port);
+    if existed {
+        log::info!(
+            "deregistered {service} {} cluster={cluster} namespace={ns}",
+            address(&ip, port)
+        );
+    }
     Ok(Reply::ok().persisting(persist))
 }
 
@@ -149,11 +198,29 @@ fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
         metadata: p.metadata("metadata")?,
         healthy: p.opt_bool("healthy")?,
     };
+    let line = format!(
+        "modified {service} {} cluster={cluster} namespace={ns} weight={} enabled={}",
+        address(&ip, port),
+        m.weight,
+        m.enabled
+    );
     match cx.registry.modify(&ns, &service, &cluster, &ip, port, m) {
-        Ok(persist) => Ok(Reply::ok().persisting(persist)),
+        Ok(persist) => {
+            log::info!("{line}");
+            Ok(Reply::ok().persisting(persist))
+        }
         Err(_) => Err(ApiError::not_found(format!(
             "instance not exist: {ip}:{port} in cluster {cluster} of service {service}"
         ))),
+    }
+}
+
+/// `10.0.0.1:80`, `[::1]:80`: an instance in a log line.
+fn address(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
     }
 }
 

@@ -126,6 +126,23 @@ async fn respond(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    let endpoint =
+        Route::find(req.method().as_str(), req.uri().path()).map_or("other", Route::name);
+    let response = respond_to(shared, connection, peer, req).await;
+    shared
+        .cx
+        .registry
+        .metrics()
+        .request(endpoint, response.status().as_u16());
+    response
+}
+
+async fn respond_to(
+    shared: &Shared,
+    connection: &Connection,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     match answer(shared, connection, peer, req).await {
         Ok(reply) => {
             let kind = if reply.json {

@@ -73,6 +73,7 @@ mod connections;
 mod handlers;
 mod health;
 mod http;
+mod observe;
 mod params;
 mod push;
 mod registry;

@@ -78,6 +78,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .request_timeout(cli.request_timeout)
         .push(!cli.no_push)
         .push_to_client_ip(cli.push_to_client_ip);
+    let data_dir = cli.data_dir.clone();
+    let auth_user = cli.auth.as_ref().map(|(user, _)| user.clone());
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);
     }
@@ -88,9 +90,31 @@ fn run(cli: Cli) -> std::io::Result<()> {
     // it as soon as it is up still gets a clean stop.
     let stop = Stop::listen()?;
     let server = builder.start()?;
+    banner(&server, auth_user.as_deref(), data_dir.as_deref());
     stop.wait()?;
     log::info!("stopping");
     server.shutdown()
+}
+
+/// What a person starting the server wants to know, one line each: the version, where it
+/// listens and pushes from, the API it serves, auth, where data goes, where metrics are.
+fn banner(server: &DevServer, auth_user: Option<&str>, data_dir: Option<&std::path::Path>) {
+    let addr = server.addr();
+    log::info!("nacos-devserver {}", env!("CARGO_PKG_VERSION"));
+    log::info!("  api:     http://{addr}/nacos (Nacos V1 naming open API, as 1.x/2.x servers)");
+    match server.push_addr() {
+        Some(push) => log::info!("  push:    udp {push}"),
+        None => log::info!("  push:    off"),
+    }
+    match auth_user {
+        Some(user) => log::info!("  auth:    on, user {user}"),
+        None => log::info!("  auth:    off"),
+    }
+    match data_dir {
+        Some(dir) => log::info!("  data:    {}", dir.display()),
+        None => log::info!("  data:    memory only (no --data-dir)"),
+    }
+    log::info!("  metrics: http://{addr}/nacos/actuator/prometheus");
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM, caught from creation on.

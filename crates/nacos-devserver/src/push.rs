@@ -105,10 +105,11 @@ pub(crate) async fn run(
                     }
                     p.resends_left -= 1;
                     p.due = now + retry.ack_timeout;
-                    send(&socket, &p.packet, key.0).await;
+                    send(&socket, &registry, &p.packet, key.0).await;
                 }
                 for key in exhausted {
                     log::debug!("push to {} for {}: no ack", key.0, key.2);
+                    registry.metrics().push_failed();
                     pending.remove(&key);
                 }
             }
@@ -149,7 +150,7 @@ async fn push_service(
             );
             continue;
         };
-        send(socket, &packet, addr).await;
+        send(socket, registry, &packet, addr).await;
         let key = (
             addr,
             service.namespace.clone(),
@@ -168,8 +169,10 @@ async fn push_service(
     }
 }
 
-async fn send(socket: &UdpSocket, packet: &[u8], to: SocketAddr) {
+async fn send(socket: &UdpSocket, registry: &Registry, packet: &[u8], to: SocketAddr) {
+    registry.metrics().pushed();
     if let Err(e) = socket.send_to(packet, to).await {
+        registry.metrics().push_failed();
         log::debug!("push to {to}: {e}");
     }
 }

@@ -17,6 +17,7 @@ use nacos_naming::Instance;
 
 use tokio::sync::Notify;
 
+use crate::observe::{Census, Metrics};
 use crate::service::{
     Beat, ListQuery, Metadata, Modification, Registration, Service, EXPIRE_TIMEOUT_KEY,
     HEALTH_TIMEOUT_KEY,
@@ -88,6 +89,8 @@ pub(crate) struct Registry {
     scans: AtomicU64,
     /// The cap on push subscriptions per client IP address.
     push_limits: Arc<Limits>,
+    /// Requests and pushes counted for `/nacos/actuator/prometheus`.
+    metrics: Metrics,
 }
 
 /// What a health scan found.
@@ -115,7 +118,44 @@ impl Registry {
             woken_by: AtomicU64::new(u64::MAX),
             scans: AtomicU64::new(0),
             push_limits: Limits::new(SUBSCRIPTIONS_PER_IP),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The server's counters.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// How many namespaces, services, instances and subscribers there are now.
+    pub(crate) fn census(&self) -> Census {
+        let services: Vec<Arc<Service>> = {
+            let map = self
+                .namespaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            map.values().flat_map(|s| s.values().cloned()).collect()
+        };
+        let mut census = Census {
+            namespaces: services
+                .iter()
+                .map(|s| &s.namespace)
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            services: services.len(),
+            ..Census::default()
+        };
+        for service in &services {
+            {
+                let state = service.lock();
+                for (_, _, _, record) in state.records() {
+                    census.instances += 1;
+                    census.healthy_instances += usize::from(record.healthy);
+                }
+            }
+            census.subscribers += self.subscribers(service).len();
+        }
+        census
     }
 
     /// Caps the push subscriptions of one IP address, across all services.

@@ -118,3 +118,77 @@ fn a_slow_body_flood_under_a_small_descriptor_limit_keeps_serving() {
     }
     drop(server);
 }
+
+/// The start banner names the version, the addresses, auth, the data directory and the
+/// metrics URL; each change is logged on one line; the metrics count instances, services,
+/// subscribers and requests by endpoint and status.
+#[cfg(unix)]
+#[test]
+fn the_banner_the_change_log_and_the_metrics() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nacos-devserver"));
+    command.args(["--bind", "127.0.0.1:0", "--data-dir"]);
+    command.arg(data.path());
+    let (mut child, mut lines, base) = start(&mut command);
+    let mut next = || lines.next().unwrap().unwrap();
+    let banner: Vec<String> = (0..6).map(|_| next()).collect();
+    let banner = banner.join("\n");
+    for part in [
+        format!("nacos-devserver {}", env!("CARGO_PKG_VERSION")),
+        format!("api:     {base}/nacos"),
+        "push:    udp 127.0.0.1:".to_owned(),
+        "auth:    off".to_owned(),
+        format!("data:    {}", data.path().display()),
+        format!("metrics: {base}/nacos/actuator/prometheus"),
+    ] {
+        assert!(banner.contains(&part), "{part:?} not in\n{banner}");
+    }
+
+    let agent = ureq::Agent::new_with_defaults();
+    let instance = format!("{base}/nacos/v1/ns/instance?serviceName=svc&ip=10.0.0.1&port=80");
+    agent.post(&instance).send_empty().unwrap();
+    let registered = next();
+    assert!(
+        registered.contains("registered DEFAULT_GROUP@@svc 10.0.0.1:80 cluster=DEFAULT"),
+        "{registered}"
+    );
+    let bad = agent
+        .get(format!("{base}/nacos/v1/ns/instance/list"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let metrics = agent
+        .get(format!("{base}/nacos/actuator/prometheus"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    for line in [
+        "nacos_devserver_instances 1",
+        "nacos_devserver_healthy_instances 1",
+        "nacos_devserver_services 1",
+        "nacos_devserver_subscribers 0",
+        "nacos_devserver_requests_total{endpoint=\"register\",status=\"200\"} 1",
+        "nacos_devserver_requests_total{endpoint=\"list\",status=\"400\"} 1",
+        "nacos_devserver_pushes_total 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} not in\n{metrics}"
+        );
+    }
+
+    agent.delete(&instance).call().unwrap();
+    let deregistered = next();
+    assert!(
+        deregistered.contains("deregistered DEFAULT_GROUP@@svc 10.0.0.1:80"),
+        "{deregistered}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
