@@ -9,6 +9,7 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- hostile-peers
 //! ```
 
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ mod beat_client;
 mod capture;
 mod client_list;
 mod heartbeat_scale;
+mod hostile_peers;
 mod load;
 mod machine;
 mod notify_latency;
@@ -53,6 +55,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// Slow-body and subscriber floods against the devserver: memory, amplification.
+    HostilePeers(hostile_peers::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());

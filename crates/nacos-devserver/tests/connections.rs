@@ -75,7 +75,10 @@ fn slow_bodies_do_not_lock_other_clients_out() {
         if flood.len() % 8 == 0 {
             let started = Instant::now();
             assert_eq!(call("GET", LIVENESS, &[]).0, 200);
-            assert!(started.elapsed() < Duration::from_secs(5), "answered promptly");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "answered promptly"
+            );
         }
     }
     let registration = [("serviceName", "svc"), ("ip", "10.0.0.1"), ("port", "80")];
