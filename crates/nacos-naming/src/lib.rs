@@ -154,6 +154,7 @@ mod error;
 mod get;
 mod heartbeat;
 mod heartbeat_request;
+mod held;
 mod instance;
 mod lenient;
 mod list;
