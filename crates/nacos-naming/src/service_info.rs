@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::instance::{Instance, DEFAULT_GROUP};
-use crate::lenient;
+use crate::wire::lenient;
 
 /// Separates the group from the service name in Nacos's grouped names (`group@@service`).
 pub const GROUP_SEPARATOR: &str = "@@";

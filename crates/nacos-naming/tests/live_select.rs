@@ -153,10 +153,10 @@ fn picks_follow_the_subscribed_list_as_it_changes() {
         .remove_naming_instance(&service, "10.7.0.3", 1)
         .send()
         .unwrap();
-    assert!(nacos_test_support::wait_until(live_support::WAIT, || {
-        let picked = client.select_one_healthy_instance(&service).send().unwrap();
-        picked.port == 2
-    }));
+    events.wait("a list of port 2 alone", |seen| {
+        seen.last()
+            .is_some_and(|e| e.service.hosts.iter().map(|h| h.port).eq([2]))
+    });
     for _ in 0..100 {
         let picked = client.select_one_healthy_instance(&service).send().unwrap();
         assert_eq!(picked.port, 2, "the old list is gone whole");

@@ -10,9 +10,9 @@ use std::io;
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::live::subscription::{Registry, SubscriptionKey};
+use crate::live::worker::Worker;
 use crate::service_info::ServiceInfo;
-use crate::subscription::{Registry, SubscriptionKey};
-use crate::worker::Worker;
 
 /// Asks a server for a subscribed service's list.
 pub(crate) trait ListSource: Send + Sync + 'static {
@@ -38,9 +38,9 @@ pub(crate) fn spawn(registry: Arc<Registry>, source: Arc<dyn ListSource>) -> io:
 mod tests {
     use super::*;
     use crate::instance::Instance;
-    use crate::notifier::port_recorder;
-    use crate::subscription::{ListenerId, Policy};
-    use crate::worker::join_all;
+    use crate::live::notifier::port_recorder;
+    use crate::live::subscription::{ListenerId, Policy};
+    use crate::live::worker::join_all;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calls::params::FirstError;
 use crate::client::NamingClient;
 use crate::error::Error;
 use crate::instance::DEFAULT_GROUP;
-use crate::lenient;
-use crate::params::FirstError;
-use crate::transport::{Call, Method};
+use crate::wire::lenient;
+use crate::wire::transport::{Call, Method};
 
 const SERVICE_LIST_PATH: &str = "/nacos/v1/ns/service/list";
 
@@ -59,14 +59,14 @@ pub struct ListServices<'a> {
 }
 
 impl ListServices<'_> {
-    crate::builder_setters::string_setters! {
+    crate::calls::builder_setters::string_setters! {
         /// The group whose services to list.
         ///
         /// Defaults to `DEFAULT_GROUP`.
         group_name / set_group_name => group_name
     }
 
-    crate::builder_setters::string_setters! {
+    crate::calls::builder_setters::string_setters! {
         /// The namespace to list, for this call only.
         ///
         /// Defaults to the client's namespace.

@@ -12,9 +12,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::live::subscription::ListenerId;
+use crate::live::worker::{self, Worker};
 use crate::service_event::ServiceEvent;
-use crate::subscription::ListenerId;
-use crate::worker::{self, Worker};
 
 /// A user's subscription callback.
 pub(crate) type Listener = dyn Fn(&ServiceEvent) + Send + Sync + 'static;

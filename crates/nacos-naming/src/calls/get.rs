@@ -1,11 +1,11 @@
 //! `get_naming_instance`: reading one instance.
 
+use crate::calls::params::{check_instance, FirstError, InstanceKey};
+use crate::calls::register::INSTANCE_PATH;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::instance::Instance;
-use crate::params::{check_instance, FirstError, InstanceKey};
-use crate::register::INSTANCE_PATH;
-use crate::transport::{Call, Method};
+use crate::wire::transport::{Call, Method};
 
 impl ClientInner {
     /// `GET /nacos/v1/ns/instance`, with the group (which the Python client forgets) and the
@@ -45,7 +45,7 @@ impl<'a> GetInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters!(instance);
+    crate::calls::builder_setters::instance_setters!(instance);
 
     /// Reads the instance.
     ///

@@ -33,12 +33,12 @@ macro_rules! string_setters {
         $(#[doc = $doc])+
         pub fn $name(mut self, $name: impl Into<String>) -> Self {
             let $name = $name.into();
-            self.errors.check($crate::validate::$name(&$name));
+            self.errors.check($crate::calls::validate::$name(&$name));
             self.$($field).+ = $($wrap)?($name);
             self
         }
 
-        $crate::builder_setters::option_twin!($set => $name(impl Into<String>));
+        $crate::calls::builder_setters::option_twin!($set => $name(impl Into<String>));
     };
 }
 
@@ -50,14 +50,14 @@ macro_rules! service_setters {
         $(#[doc = $group:expr])+ group_name;
         $(#[doc = $namespace:expr])+ namespace_id;
     ) => {
-        $crate::builder_setters::string_setters! {
+        $crate::calls::builder_setters::string_setters! {
             $(#[doc = $group])+
             #[doc = ""]
             #[doc = " Defaults to `DEFAULT_GROUP`."]
             group_name / set_group_name => $($service).+.group_name
         }
 
-        $crate::builder_setters::string_setters! {
+        $crate::calls::builder_setters::string_setters! {
             $(#[doc = $namespace])+
             #[doc = ""]
             #[doc = " Defaults to the client's namespace."]
@@ -71,7 +71,7 @@ macro_rules! service_setters {
 /// passes its own words.
 macro_rules! instance_setters {
     ($($instance:ident).+) => {
-        $crate::builder_setters::instance_setters! {
+        $crate::calls::builder_setters::instance_setters! {
             $($instance).+;
             /// The cluster the instance is in.
             cluster_name;
@@ -87,14 +87,14 @@ macro_rules! instance_setters {
         $(#[doc = $group:expr])+ group_name;
         $(#[doc = $namespace:expr])+ namespace_id;
     ) => {
-        $crate::builder_setters::string_setters! {
+        $crate::calls::builder_setters::string_setters! {
             $(#[doc = $cluster])+
             #[doc = ""]
             #[doc = " Defaults to `DEFAULT`."]
             cluster_name / set_cluster_name => $($instance).+.cluster_name
         }
 
-        $crate::builder_setters::service_setters! {
+        $crate::calls::builder_setters::service_setters! {
             $($instance).+.service;
             $(#[doc = $group])+ group_name;
             $(#[doc = $namespace])+ namespace_id;
@@ -116,7 +116,7 @@ macro_rules! cluster_filter_setters {
         pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
             let cluster_name = cluster_name.into();
             self.errors
-                .check($crate::validate::cluster_name(&cluster_name));
+                .check($crate::calls::validate::cluster_name(&cluster_name));
             self.$clusters.push(cluster_name);
             self
         }
@@ -142,12 +142,12 @@ macro_rules! weight_setters {
     ($(#[doc = $doc:expr])+ $($field:ident).+) => {
         $(#[doc = $doc])+
         pub fn weight(mut self, weight: f64) -> Self {
-            self.errors.check($crate::validate::weight(weight));
+            self.errors.check($crate::calls::validate::weight(weight));
             self.$($field).+ = weight;
             self
         }
 
-        $crate::builder_setters::option_twin!(set_weight => weight(f64));
+        $crate::calls::builder_setters::option_twin!(set_weight => weight(f64));
     };
 }
 
@@ -160,7 +160,7 @@ macro_rules! bool_setters {
             self
         }
 
-        $crate::builder_setters::option_twin!($set => $name(bool));
+        $crate::calls::builder_setters::option_twin!($set => $name(bool));
     };
 }
 
@@ -177,7 +177,7 @@ macro_rules! metadata_setters {
         {
             if let Some(m) = self
                 .errors
-                .take($crate::params::collect_metadata(metadata))
+                .take($crate::calls::params::collect_metadata(metadata))
             {
                 self.$($field).+ = $($wrap)?(m);
             }

@@ -15,9 +15,9 @@ use std::time::Duration;
 use flate2::read::GzDecoder;
 use serde_json::Value;
 
+use crate::live::subscription::{canonical_clusters, Registry};
+use crate::live::worker::Worker;
 use crate::service_info::ServiceInfo;
-use crate::subscription::{canonical_clusters, Registry};
-use crate::worker::Worker;
 
 /// The largest datagram a server sends.
 const RECEIVE_BUFFER: usize = 64 * 1024;
@@ -255,13 +255,13 @@ fn service_info(data: &Value) -> Result<ServiceInfo, serde_json::Error> {
 fn apply(registry: &Registry, service: ServiceInfo) {
     let grouped = service.grouped_name();
     let clusters = canonical_clusters([service.clusters.as_str()]);
-    let matches = |k: &crate::subscription::SubscriptionKey| {
+    let matches = |k: &crate::live::subscription::SubscriptionKey| {
         k.grouped_name() == grouped && k.clusters == clusters
     };
     match registry.keys(matches).as_slice() {
         [] => log::debug!("push for {grouped}, not subscribed"),
         [key] => {
-            registry.apply(key, service, crate::subscription::Origin::Push);
+            registry.apply(key, service, crate::live::subscription::Origin::Push);
         }
         _ => registry.poll_soon(matches),
     }
@@ -290,9 +290,9 @@ fn dump(registry: &Registry) -> String {
 mod tests {
     use super::*;
     use crate::instance::Instance;
-    use crate::notifier::Listener;
+    use crate::live::notifier::Listener;
+    use crate::live::subscription::{ListenerId, Policy, SubscriptionKey};
     use crate::service_event::ServiceEvent;
-    use crate::subscription::{ListenerId, Policy, SubscriptionKey};
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use std::io::Write;
@@ -449,7 +449,7 @@ mod tests {
         );
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         receiver.stop();
-        assert!(crate::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
+        assert!(crate::live::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
 
         // The same packet from a configured server is applied and acked to its source.
         let (receiver, worker) =
@@ -466,7 +466,7 @@ mod tests {
         );
         assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![5]);
         receiver.stop();
-        assert!(crate::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
+        assert!(crate::live::worker::join_all(vec![worker], Duration::from_millis(500)).is_empty());
         r.stop(WAIT);
     }
 

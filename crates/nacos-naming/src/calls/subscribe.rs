@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::background::subscription_key;
+use crate::calls::params::{FirstError, ServiceKey};
+use crate::calls::validate;
 use crate::client::NamingClient;
 use crate::error::Error;
-use crate::params::{FirstError, ServiceKey};
+use crate::live::background::subscription_key;
+use crate::live::subscription::{canonical_clusters, ListenerId};
 use crate::service_event::ServiceEvent;
-use crate::subscription::{canonical_clusters, ListenerId};
-use crate::validate;
 
 impl NamingClient {
     /// Calls `listener` with every change of `service_name`'s instances, from now until
@@ -101,7 +101,7 @@ pub struct Subscribe<'a> {
     client: &'a NamingClient,
     service: ServiceKey,
     clusters: Vec<String>,
-    listener: Arc<crate::notifier::Listener>,
+    listener: Arc<crate::live::notifier::Listener>,
     errors: FirstError,
 }
 
@@ -115,7 +115,7 @@ impl std::fmt::Debug for Subscribe<'_> {
 }
 
 impl Subscribe<'_> {
-    crate::builder_setters::cluster_filter_setters! {
+    crate::calls::builder_setters::cluster_filter_setters! {
         clusters;
         /// Watch only the instances of this cluster (letters, digits and `-`); may be called more
         /// than once.
@@ -124,7 +124,7 @@ impl Subscribe<'_> {
         clusters;
     }
 
-    crate::builder_setters::service_setters! {
+    crate::calls::builder_setters::service_setters! {
         service;
         /// The group of the service; must not contain `@@`.
         group_name;
@@ -196,7 +196,7 @@ impl Unsubscribe<'_> {
         self
     }
 
-    crate::builder_setters::service_setters! {
+    crate::calls::builder_setters::service_setters! {
         service;
         /// The group of the service.
         group_name;

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::live::subscription::SubscriptionKey;
 use crate::service_info::ServiceInfo;
-use crate::subscription::SubscriptionKey;
 
 /// Longest file name written; most file systems allow 255 bytes.
 const MAX_FILE_NAME: usize = 200;

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::beat_info::BeatInfo;
+use crate::calls::params::{check_instance, FirstError, InstanceKey};
+use crate::calls::register::Registration;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{check_instance, FirstError, InstanceKey};
-use crate::register::Registration;
-use crate::transport::{Call, Method};
+use crate::wire::transport::{Call, Method};
 
 const BEAT_PATH: &str = "/nacos/v1/ns/instance/beat";
 
@@ -131,23 +131,23 @@ impl<'a> SendHeartbeat<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters!(beat.instance);
+    crate::calls::builder_setters::instance_setters!(beat.instance);
 
-    crate::builder_setters::weight_setters! {
+    crate::calls::builder_setters::weight_setters! {
         /// The weight the beat carries (used when the server registers the instance from it).
         ///
         /// Defaults to 1.0.
         beat.weight
     }
 
-    crate::builder_setters::metadata_setters! {
+    crate::calls::builder_setters::metadata_setters! {
         /// The metadata the beat carries: any pairs of strings (an array of tuples, a `HashMap`…).
         ///
         /// Defaults to none.
         beat.metadata
     }
 
-    crate::builder_setters::bool_setters! {
+    crate::calls::builder_setters::bool_setters! {
         /// Whether the instance is ephemeral (only ephemeral instances live by beats).
         ///
         /// Defaults to `true`.
@@ -172,7 +172,7 @@ impl<'a> SendHeartbeat<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::ServiceKey;
+    use crate::calls::params::ServiceKey;
 
     fn beat() -> BeatRequest {
         let mut service = ServiceKey::new(Some("ns".into()), "svc".into());

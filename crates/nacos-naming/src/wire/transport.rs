@@ -9,10 +9,10 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use ureq::Agent;
 
-use crate::auth::{parse_login_answer, Auth, Login, Token};
 use crate::error::{Attempt, Error, RequestFailure};
-use crate::server_list::{ServerAddr, ServerList};
-use crate::signature;
+use crate::wire::auth::{parse_login_answer, Auth, Login, Token};
+use crate::wire::server_list::{ServerAddr, ServerList};
+use crate::wire::signature;
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded, so `@@`, JSON and
 /// base64's `+` reach the server as sent.
@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn keeps_a_long_server_text_short() {
-        let server = crate::server_list::parse_server_addresses("h:1").unwrap();
+        let server = crate::wire::server_list::parse_server_addresses("h:1").unwrap();
         let e = server_error(500, "é".repeat(5000), &server[0]);
         let Error::Server { message, .. } = e else {
             panic!()

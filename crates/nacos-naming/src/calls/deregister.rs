@@ -1,10 +1,10 @@
 //! `remove_naming_instance`: deregistering an instance.
 
+use crate::calls::params::{check_instance, FirstError, InstanceKey};
+use crate::calls::register::{expect_ok, INSTANCE_PATH};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{check_instance, FirstError, InstanceKey};
-use crate::register::{expect_ok, INSTANCE_PATH};
-use crate::transport::{Call, Method};
+use crate::wire::transport::{Call, Method};
 
 impl ClientInner {
     /// `DELETE /nacos/v1/ns/instance`. `ephemeral` tells the server which store holds it.
@@ -44,7 +44,7 @@ impl<'a> DeregisterInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters! {
+    crate::calls::builder_setters::instance_setters! {
         instance;
         /// The cluster the instance was registered in.
         cluster_name;
@@ -54,7 +54,7 @@ impl<'a> DeregisterInstance<'a> {
         namespace_id;
     }
 
-    crate::builder_setters::bool_setters! {
+    crate::calls::builder_setters::bool_setters! {
         /// Whether the instance was registered as ephemeral; a persistent one needs `false`.
         ///
         /// Defaults to `true`.
@@ -89,7 +89,7 @@ impl<'a> DeregisterInstance<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::ServiceKey;
+    use crate::calls::params::ServiceKey;
 
     #[test]
     fn refuses_bad_arguments_before_sending() {

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::calls::params::{check_instance, metadata_param, weight_param, FirstError, InstanceKey};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{check_instance, metadata_param, weight_param, FirstError, InstanceKey};
-use crate::transport::{Call, Method};
+use crate::wire::transport::{Call, Method};
 
 pub(crate) const INSTANCE_PATH: &str = "/nacos/v1/ns/instance";
 
@@ -96,7 +96,7 @@ impl<'a> RegisterInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters! {
+    crate::calls::builder_setters::instance_setters! {
         registration.instance;
         /// The cluster within the service: letters, digits and `-`.
         cluster_name;
@@ -106,14 +106,14 @@ impl<'a> RegisterInstance<'a> {
         namespace_id;
     }
 
-    crate::builder_setters::weight_setters! {
+    crate::calls::builder_setters::weight_setters! {
         /// The load-balancing weight, from 0 (no traffic) to 10000.
         ///
         /// Defaults to 1.0.
         registration.weight
     }
 
-    crate::builder_setters::metadata_setters! {
+    crate::calls::builder_setters::metadata_setters! {
         /// The instance's metadata: any pairs of strings (an array of tuples, a `HashMap`, a
         /// `BTreeMap`…). Replaces metadata given earlier in the chain.
         ///
@@ -121,7 +121,7 @@ impl<'a> RegisterInstance<'a> {
         registration.metadata
     }
 
-    crate::builder_setters::bool_setters! {
+    crate::calls::builder_setters::bool_setters! {
         /// Whether the instance is ephemeral (kept by heartbeats, removed when they stop) or
         /// persistent (kept until deregistered, health-checked by the server).
         ///
@@ -129,14 +129,14 @@ impl<'a> RegisterInstance<'a> {
         ephemeral / set_ephemeral => registration.ephemeral
     }
 
-    crate::builder_setters::bool_setters! {
+    crate::calls::builder_setters::bool_setters! {
         /// Whether the instance takes traffic; disabled instances are left out of lists.
         ///
         /// Defaults to `true`.
         enabled / set_enabled => registration.enabled
     }
 
-    crate::builder_setters::bool_setters! {
+    crate::calls::builder_setters::bool_setters! {
         /// The health to register with (servers may ignore it for ephemeral instances, whose
         /// health comes from heartbeats).
         ///
@@ -173,7 +173,7 @@ impl<'a> RegisterInstance<'a> {
         self
     }
 
-    crate::builder_setters::option_twin!(set_heartbeat_interval => heartbeat_interval(std::time::Duration));
+    crate::calls::builder_setters::option_twin!(set_heartbeat_interval => heartbeat_interval(std::time::Duration));
 
     /// Registers the instance and, when it is ephemeral, keeps it alive with heartbeats
     /// (unless [`heartbeat(false)`](Self::heartbeat)). Registering the same instance again
@@ -201,7 +201,7 @@ impl<'a> RegisterInstance<'a> {
         if keep_alive {
             let metadata = self.registration.metadata.iter();
             let interval = self.heartbeat_interval.or_else(|| {
-                crate::heartbeat::interval_from_metadata(
+                crate::live::heartbeat::interval_from_metadata(
                     metadata.map(|(k, v)| (k.as_str(), v.as_str())),
                 )
             });
@@ -215,7 +215,7 @@ impl<'a> RegisterInstance<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::ServiceKey;
+    use crate::calls::params::ServiceKey;
 
     fn client() -> NamingClient {
         // Port 1: nothing listens, so a request that got out would fail with Error::Request.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::beat_info::BeatInfo;
 use crate::error::Error;
-use crate::worker::{self, Worker};
+use crate::live::worker::{self, Worker};
 
 /// The interval until a server says otherwise, as official clients use.
 pub(crate) const DEFAULT_BEAT_INTERVAL: Duration = Duration::from_secs(5);

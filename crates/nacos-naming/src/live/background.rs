@@ -13,20 +13,20 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::beat_info::BeatInfo;
+use crate::calls::heartbeat_request::BeatRequest;
+use crate::calls::list::ListQuery;
+use crate::calls::params::{InstanceKey, ServiceKey};
+use crate::calls::register::Registration;
 use crate::client::ClientInner;
-use crate::disk_cache::DiskCache;
 use crate::error::Error;
-use crate::heartbeat::{BeatConfig, Beater, Heartbeats};
-use crate::heartbeat_request::BeatRequest;
-use crate::list::ListQuery;
-use crate::params::{InstanceKey, ServiceKey};
-use crate::poller::ListSource;
-use crate::push_receiver::{self, PushSocket};
-use crate::register::Registration;
-use crate::server_list::ServerAddr;
+use crate::live::disk_cache::DiskCache;
+use crate::live::heartbeat::{BeatConfig, Beater, Heartbeats};
+use crate::live::poller::ListSource;
+use crate::live::push_receiver::{self, PushSocket};
+use crate::live::subscriber::{PushTarget, Subscriber, SubscriberConfig};
+use crate::live::subscription::{Policy, SubscriptionKey};
 use crate::service_info::ServiceInfo;
-use crate::subscriber::{PushTarget, Subscriber, SubscriberConfig};
-use crate::subscription::{Policy, SubscriptionKey};
+use crate::wire::server_list::ServerAddr;
 
 /// The settings of heartbeats and subscriptions, filled by the builder's setters.
 #[derive(Debug, Clone)]
@@ -183,8 +183,8 @@ impl Background {
     pub(crate) fn subscribe(
         &self,
         key: SubscriptionKey,
-        listener: Arc<crate::notifier::Listener>,
-    ) -> Result<crate::subscription::ListenerId, Error> {
+        listener: Arc<crate::live::notifier::Listener>,
+    ) -> Result<crate::live::subscription::ListenerId, Error> {
         self.check_open()?;
         let push = self.subscriber.push_target();
         let client = self.client.clone();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::instance::Instance;
-use crate::subscription::SubscriptionKey;
+use crate::live::subscription::SubscriptionKey;
 
 /// A list prepared for weighted picks: only the instances that qualify, with running totals.
 #[derive(Debug, Default)]
@@ -104,7 +104,7 @@ pub(crate) struct KeyRef<'a> {
     pub(crate) namespace: Option<&'a str>,
     pub(crate) group: &'a str,
     pub(crate) service: &'a str,
-    /// In [`canonical_clusters`](crate::subscription::canonical_clusters) form.
+    /// In [`canonical_clusters`](crate::live::subscription::canonical_clusters) form.
     pub(crate) clusters: &'a str,
 }
 

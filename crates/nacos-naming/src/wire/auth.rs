@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::lenient;
-use crate::transport::{Call, Method};
+use crate::wire::lenient;
+use crate::wire::transport::{Call, Method};
 
 /// Where the login is sent.
 pub(crate) const LOGIN_PATH: &str = "/nacos/v1/auth/login";

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::disk_cache::DiskCache;
-use crate::held::{HeldList, HeldLists};
-use crate::notifier::{Listener, Notifier};
+use crate::live::disk_cache::DiskCache;
+use crate::live::held::{HeldList, HeldLists};
+use crate::live::notifier::{Listener, Notifier};
 use crate::service_event::ServiceEvent;
 use crate::service_info::ServiceInfo;
 

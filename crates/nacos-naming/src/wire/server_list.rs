@@ -4,9 +4,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::calls::validate;
 use crate::error::Error;
 use crate::random;
-use crate::validate;
 
 /// The port of a server given as `host` alone.
 pub(crate) const DEFAULT_PORT: u16 = 8848;

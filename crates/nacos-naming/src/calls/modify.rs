@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::calls::params::{check_instance, FirstError, InstanceKey};
+use crate::calls::register::{expect_ok, Registration, INSTANCE_PATH};
+use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::instance::Instance;
-use crate::params::{check_instance, FirstError, InstanceKey};
-use crate::register::{expect_ok, Registration, INSTANCE_PATH};
-use crate::transport::{Call, Method};
-use crate::validate;
+use crate::wire::transport::{Call, Method};
 
 /// The fields a modification changes; `None` keeps the server's current value.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +121,7 @@ impl<'a> ModifyInstance<'a> {
         }
     }
 
-    crate::builder_setters::instance_setters!(modification.instance);
+    crate::calls::builder_setters::instance_setters!(modification.instance);
 
     /// The new weight, from 0 (no traffic) to 10000.
     ///
@@ -139,7 +139,7 @@ impl<'a> ModifyInstance<'a> {
         self
     }
 
-    crate::builder_setters::metadata_setters! {
+    crate::calls::builder_setters::metadata_setters! {
         /// The new metadata, replacing the whole current map: any pairs of strings (an array of
         /// tuples, a `HashMap`, a `BTreeMap`…).
         ///
@@ -169,7 +169,7 @@ impl<'a> ModifyInstance<'a> {
         self
     }
 
-    crate::builder_setters::option_twin!(set_ephemeral => ephemeral(bool));
+    crate::calls::builder_setters::option_twin!(set_ephemeral => ephemeral(bool));
 
     /// Applies the change (reading the instance first unless weight, enabled and metadata are
     /// all named).
@@ -200,7 +200,7 @@ impl<'a> ModifyInstance<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::ServiceKey;
+    use crate::calls::params::ServiceKey;
 
     fn modification() -> Modification {
         Modification {

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use crate::calls::list::ListQuery;
+use crate::calls::params::{FirstError, ServiceKey};
+use crate::calls::validate;
 use crate::client::NamingClient;
 use crate::error::Error;
-use crate::held::{HeldList, KeyRef};
 use crate::instance::Instance;
-use crate::list::ListQuery;
-use crate::params::{FirstError, ServiceKey};
+use crate::live::held::{HeldList, KeyRef};
+use crate::live::subscription::canonical_clusters;
 use crate::random;
-use crate::subscription::canonical_clusters;
-use crate::validate;
 
 impl NamingClient {
     /// Picks one instance of `service_name` to call: weighted random over the instances that
@@ -56,7 +56,7 @@ pub struct SelectInstance<'a> {
 }
 
 impl SelectInstance<'_> {
-    crate::builder_setters::cluster_filter_setters! {
+    crate::calls::builder_setters::cluster_filter_setters! {
         clusters;
         /// Pick only from this cluster (letters, digits and `-`); may be called more than once.
         cluster_name;
@@ -64,7 +64,7 @@ impl SelectInstance<'_> {
         clusters;
     }
 
-    crate::builder_setters::service_setters! {
+    crate::calls::builder_setters::service_setters! {
         service;
         /// The group of the service; must not contain `@@`.
         group_name;

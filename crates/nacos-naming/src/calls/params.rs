@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::calls::validate;
 use crate::error::Error;
 use crate::instance::{DEFAULT_CLUSTER, DEFAULT_GROUP};
 use crate::service_info::{grouped_name, GROUP_SEPARATOR};
-use crate::transport::Call;
-use crate::validate;
+use crate::wire::transport::Call;
 
 /// A service: its namespace (`None`: the server's default, `public`), group and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,7 +160,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::transport::Method;
+    use crate::wire::transport::Method;
 
     #[test]
     fn writes_weights_as_floats() {

@@ -1,11 +1,11 @@
 //! `list_naming_instance`: the instances of a service.
 
+use crate::calls::params::{FirstError, ServiceKey};
+use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::params::{FirstError, ServiceKey};
 use crate::service_info::ServiceInfo;
-use crate::transport::{Call, Method};
-use crate::validate;
+use crate::wire::transport::{Call, Method};
 
 const LIST_PATH: &str = "/nacos/v1/ns/instance/list";
 
@@ -118,7 +118,7 @@ impl<'a> ListInstances<'a> {
         self
     }
 
-    crate::builder_setters::service_setters! {
+    crate::calls::builder_setters::service_setters! {
         query.service;
         /// The group of the service.
         group_name;
@@ -144,7 +144,7 @@ impl<'a> ListInstances<'a> {
         match inner.list(&self.query) {
             Err(Error::Request(failure)) => {
                 let q = &self.query;
-                let key = crate::background::subscription_key(&q.service, &q.clusters);
+                let key = crate::live::background::subscription_key(&q.service, &q.clusters);
                 match inner.background().fallback_list(&key) {
                     Some(mut known) => {
                         log::debug!(

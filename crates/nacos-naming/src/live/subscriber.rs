@@ -12,15 +12,15 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
-use crate::disk_cache::DiskCache;
 use crate::error::Error;
-use crate::held::{HeldList, HeldLists, KeyRef};
-use crate::notifier::Listener;
-use crate::poller::{self, ListSource};
-use crate::push_receiver::{PushReceiver, PushSocket};
+use crate::live::disk_cache::DiskCache;
+use crate::live::held::{HeldList, HeldLists, KeyRef};
+use crate::live::notifier::Listener;
+use crate::live::poller::{self, ListSource};
+use crate::live::push_receiver::{PushReceiver, PushSocket};
+use crate::live::subscription::{ListenerId, Policy, Registry, SubscriptionKey};
+use crate::live::worker::{self, Worker};
 use crate::service_info::ServiceInfo;
-use crate::subscription::{ListenerId, Policy, Registry, SubscriptionKey};
-use crate::worker::{self, Worker};
 
 /// How subscriptions behave; see the builder setters that fill it.
 #[derive(Debug, Clone)]
