@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod connections;
 mod handlers;
 mod health;
 mod http;

@@ -146,6 +146,7 @@ mod beat_info;
 mod calls;
 mod client;
 mod client_builder;
+mod deadline;
 mod error;
 mod instance;
 mod live;

@@ -18,7 +18,7 @@ impl ClientInner {
 }
 
 fn decode_instance(body: &str) -> Result<Instance, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode {
+    crate::wire::lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "instance",
         source,
     })

@@ -105,7 +105,7 @@ impl ClientInner {
 }
 
 fn decode_beat_info(body: &str) -> Result<BeatInfo, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode {
+    crate::wire::lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "beat answer",
         source,
     })

@@ -18,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::beat_info::BeatInfo;
+use crate::deadline;
 use crate::error::Error;
 use crate::live::worker::{self, Worker};
 
@@ -158,7 +159,7 @@ impl<B: Beater> Heartbeats<B> {
             entry.interval_override = interval_override;
             if changed {
                 entry.interval = interval_override.unwrap_or(entry.interval);
-                let at = Instant::now() + entry.interval;
+                let at = deadline::from_now(entry.interval);
                 state.schedule(id, at);
                 shared.wake.notify_one();
             }
@@ -185,7 +186,7 @@ impl<B: Beater> Heartbeats<B> {
                 failing: false,
             },
         );
-        state.schedule(id, Instant::now() + first);
+        state.schedule(id, deadline::from_now(first));
         shared.ensure_worker(&mut state)?;
         shared.wake.notify_one();
         Ok(())
@@ -231,16 +232,16 @@ impl<B: Beater> Heartbeats<B> {
         state.entries.remove(&id);
         // Its heap item is now stale; workers with nothing left to beat end.
         self.shared.wake.notify_all();
-        let deadline = Instant::now() + wait;
+        let until = deadline::from_now(wait);
         while state.beating.contains(&id) {
             let now = Instant::now();
-            if now >= deadline {
+            if now >= until {
                 break;
             }
             state = self
                 .shared
                 .beat_done
-                .wait_timeout(state, deadline - now)
+                .wait_timeout(state, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
@@ -360,6 +361,12 @@ impl<B: Beater> Shared<B> {
             .into_iter()
             .partition(Worker::is_finished);
         state.retired = retired;
+        // A worker that ended without retiring (a panic outside a beat) is replaced.
+        let (ended, running): (Vec<_>, Vec<_>) = std::mem::take(&mut state.workers)
+            .into_iter()
+            .partition(|(_, w)| w.is_finished());
+        state.workers = running;
+        worker::join_all(ended.into_iter().map(|(_, w)| w).collect(), Duration::ZERO);
         // Finished: joining does not wait.
         worker::join_all(done, Duration::ZERO);
         if state.idle > 0 || state.workers.len() >= self.config.max_threads.max(1) {
@@ -422,18 +429,29 @@ impl<B: Beater> Shared<B> {
                 continue;
             }
             let entry = state.entries.get(&id).expect("a live entry");
-            let (registration, light) = (entry.registration.clone(), entry.light);
+            let (key, registration, light) =
+                (entry.key.clone(), entry.registration.clone(), entry.light);
             // More beats due than threads awake: another thread takes them.
             if state.next_deadline().is_some_and(|at| at <= now) {
                 let _ = self.ensure_worker(&mut state);
             }
             drop(state);
 
-            let answer = self.beater.beat(&registration, light);
-            let reregistered = match &answer {
-                Ok(info) if info.instance_not_found() => Some(self.beater.register(&registration)),
-                _ => None,
-            };
+            // A panic costs this beat only: the instance is unmarked below and beats on.
+            let (answer, reregistered) = worker::contain(
+                || format!("the beat of {}", B::describe(&key)),
+                || {
+                    let answer = self.beater.beat(&registration, light);
+                    let reregistered = match &answer {
+                        Ok(info) if info.instance_not_found() => {
+                            Some(self.beater.register(&registration))
+                        }
+                        _ => None,
+                    };
+                    (answer, reregistered)
+                },
+            )
+            .unwrap_or_else(|message| (Err(panicked("beat", &message)), None));
 
             state = self.lock();
             state.beating.remove(&id);
@@ -451,7 +469,7 @@ impl<B: Beater> Shared<B> {
             };
             let name = B::describe(&entry.key);
             entry.note(&name, answer, reregistered);
-            let at = Instant::now() + entry.interval;
+            let at = deadline::from_now(entry.interval);
             state.schedule(id, at);
         }
     }
@@ -505,6 +523,13 @@ impl<K, R> Entry<K, R> {
     }
 }
 
+/// The error a unit of background work that panicked stands for.
+pub(crate) fn panicked(what: &str, message: &str) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "the {what} panicked: {message}"
+    )))
+}
+
 /// The interval an instance asks for in its metadata, if it does.
 pub(crate) fn interval_from_metadata<'a>(
     mut metadata: impl Iterator<Item = (&'a str, &'a str)>,
@@ -534,6 +559,8 @@ mod tests {
         in_flight: AtomicU64,
         max_in_flight: AtomicU64,
         beat_time: Mutex<Duration>,
+        /// How many of the next beats panic.
+        panics: AtomicU64,
     }
 
     impl Beater for FakeServer {
@@ -545,6 +572,14 @@ mod tests {
         }
 
         fn beat(&self, name: &String, light: bool) -> Result<BeatInfo, Error> {
+            let panic_now = self
+                .panics
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if panic_now {
+                self.log.lock().unwrap().push((name.clone(), "panic"));
+                panic!("a bug in a beat");
+            }
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(*self.beat_time.lock().unwrap());
@@ -801,6 +836,59 @@ mod tests {
         beats.add(key(1), "i1".into(), None).unwrap();
         let before = server.beats("i1");
         expect_within("beats again", WAIT, || server.beats("i1") > before);
+        assert!(beats.stop(Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn a_beat_that_panics_costs_that_beat_only() {
+        let server = Arc::new(FakeServer::default());
+        server.known.lock().unwrap().insert("a".into());
+        server.panics.store(3, Ordering::SeqCst);
+        let beats = Heartbeats::new(server.clone(), config(2, 1));
+        beats.add(key(1), "a".into(), None).unwrap();
+        expect_within("beats after three panics", WAIT, || server.beats("a") >= 3);
+        assert_eq!(server.count("a", "panic"), 3);
+        // Never left marked in flight: removing it does not wait for a beat that never ends.
+        let started = Instant::now();
+        assert!(beats.remove(&key(1), Duration::from_secs(30)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(beats.stop(Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn intervals_and_waits_of_duration_max_mean_forever() {
+        let server = Arc::new(FakeServer::default());
+        server.known.lock().unwrap().insert("a".into());
+        let beats = Heartbeats::new(
+            server.clone(),
+            BeatConfig {
+                max_threads: 1,
+                interval: Some(Duration::MAX),
+            },
+        );
+        beats.add(key(1), "a".into(), None).unwrap();
+        beats.add(key(2), "b".into(), Some(Duration::MAX)).unwrap();
+        // Re-adding with another override reschedules.
+        beats
+            .add(key(2), "b".into(), Some(Duration::from_secs(3600)))
+            .unwrap();
+        beats.add(key(2), "b".into(), Some(Duration::MAX)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(server.beats("a") + server.beats("b"), 0);
+        assert!(beats.remove(&key(1), Duration::MAX));
+        assert!(beats.stop(Duration::MAX).is_empty());
+
+        // The server's interval is clamped whatever it says.
+        server.interval_ms.store(u64::MAX, Ordering::SeqCst);
+        let beats = Heartbeats::new(
+            server.clone(),
+            BeatConfig {
+                max_threads: 1,
+                interval: None,
+            },
+        );
+        beats.add(key(1), "a".into(), None).unwrap();
+        expect_within("the first beat", WAIT, || server.beats("a") >= 1);
         assert!(beats.stop(Duration::from_secs(5)).is_empty());
     }
 

@@ -4,14 +4,16 @@
 //! tells a pushing server that the client still listens (official servers forget a push
 //! subscriber that stops listing). The registry decides when each service is due (its
 //! `cacheMillis`, or a backoff of up to a minute after errors); this thread only asks and
-//! hands the answer back. It ends when the registry stops, never because of an error.
+//! hands the answer back. It ends when the registry stops, never because of an error, and a
+//! panic in one poll costs that poll only: the service is polled again after a backoff.
 
 use std::io;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::live::subscription::{Registry, SubscriptionKey};
-use crate::live::worker::Worker;
+use crate::live::heartbeat::panicked;
+use crate::live::subscription::{PollTicket, Registry, SubscriptionKey};
+use crate::live::worker::{self, Worker};
 use crate::service_info::ServiceInfo;
 
 /// Asks a server for a subscribed service's list.
@@ -25,11 +27,19 @@ pub(crate) trait ListSource: Send + Sync + 'static {
 pub(crate) fn spawn(registry: Arc<Registry>, source: Arc<dyn ListSource>) -> io::Result<Worker> {
     Worker::spawn("nacos-poll".into(), move || {
         while let Some(ticket) = registry.next_poll() {
-            let answer = source.list(&ticket.key);
+            let key = ticket.key.clone();
+            let what = || format!("the poll of {}", key.grouped_name());
+            let answer = worker::contain(what, || source.list(&key))
+                .unwrap_or_else(|message| Err(panicked("poll", &message)));
             if matches!(answer, Err(Error::Shutdown)) {
                 return;
             }
-            registry.poll_done(ticket, answer);
+            if worker::contain(what, || registry.poll_done(ticket, answer)).is_err() {
+                registry.poll_done(
+                    PollTicket::after_panic(key),
+                    Err(panicked("poll", "taking in its answer")),
+                );
+            }
         }
     })
 }
@@ -102,9 +112,9 @@ mod tests {
 
     const WAIT: Duration = Duration::from_secs(10);
 
-    #[test]
-    fn polls_changes_through_outages_and_stops_with_the_subscription() {
-        let registry = Arc::new(Registry::new(
+    /// A registry polling every 5 ms, backing off to 20 ms.
+    fn fast_registry() -> Arc<Registry> {
+        Arc::new(Registry::new(
             Policy {
                 deliver_empty: true,
                 poll_interval: Some(Duration::from_millis(5)),
@@ -112,7 +122,12 @@ mod tests {
             },
             1,
             None,
-        ));
+        ))
+    }
+
+    #[test]
+    fn polls_changes_through_outages_and_stops_with_the_subscription() {
+        let registry = fast_registry();
         let server = Arc::new(FakeServer::default());
         let poll = spawn(registry.clone(), server.clone()).unwrap();
         let (listener, rx) = port_recorder();
@@ -146,5 +161,31 @@ mod tests {
 
         assert!(registry.stop(wait).is_empty());
         assert!(join_all(vec![poll], wait).is_empty());
+    }
+
+    /// A source that panics on its first two polls, then lists one instance.
+    struct Panicky(std::sync::atomic::AtomicU64);
+
+    impl ListSource for Panicky {
+        fn list(&self, key: &SubscriptionKey) -> Result<ServiceInfo, Error> {
+            if self.0.fetch_add(1, Ordering::SeqCst) < 2 {
+                panic!("a bug in a poll");
+            }
+            let mut s = ServiceInfo::new(&key.service, &key.group);
+            s.hosts.push(Instance::new("10.0.0.1", 7));
+            Ok(s)
+        }
+    }
+
+    #[test]
+    fn a_poll_that_panics_costs_that_poll_only() {
+        let registry = fast_registry();
+        let poll = spawn(registry.clone(), Arc::new(Panicky(Default::default()))).unwrap();
+        let (listener, rx) = port_recorder();
+        registry.subscribe(key("a"), ListenerId(1), listener, || None);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![7]);
+        assert!(!poll.is_finished());
+        assert!(registry.stop(WAIT).is_empty());
+        assert!(join_all(vec![poll], WAIT).is_empty());
     }
 }

@@ -6,7 +6,9 @@
 //! and skips the calling thread because a listener may drop the last client handle, which
 //! stops the very thread it runs on: that thread is left to finish on its own.
 
+use std::any::Any;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -75,7 +77,7 @@ impl Worker {
 /// threads still running when the time was up; they are detached and end on their own once
 /// whatever holds them (a listener, a request) returns.
 pub(crate) fn join_all(workers: Vec<Worker>, timeout: Duration) -> Vec<String> {
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::deadline::from_now(timeout);
     let me = thread::current().id();
     let mut still_running = Vec::new();
     for worker in workers {
@@ -90,6 +92,31 @@ pub(crate) fn join_all(workers: Vec<Worker>, timeout: Duration) -> Vec<String> {
         }
     }
     still_running
+}
+
+/// Runs one unit of a background thread's work (a beat, a poll, a packet), catching a panic
+/// in it so that the thread carries on: a bug or an input nobody foresaw costs that unit, not
+/// every later one. The panic is logged with `what` the unit was; its message is returned.
+pub(crate) fn contain<T>(
+    what: impl FnOnce() -> String,
+    work: impl FnOnce() -> T,
+) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
+        let message = panic_message(payload.as_ref());
+        log::error!("{} panicked, carrying on: {message}", what());
+        message
+    })
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +154,21 @@ mod tests {
         *lock = Some(worker);
         drop(lock);
         assert!(rx.recv_timeout(Duration::from_secs(2)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn contain_returns_the_result_or_the_panic_message() {
+        assert_eq!(contain(|| "sum".into(), || 1 + 1), Ok(2));
+        let text = contain(|| "unit".into(), || -> u8 { panic!("bad {}", 7) });
+        assert_eq!(text, Err("bad 7".to_owned()));
+        let fixed = contain(|| "unit".into(), || -> u8 { panic!("fixed") });
+        assert_eq!(fixed, Err("fixed".to_owned()));
+    }
+
+    #[test]
+    fn joining_with_a_timeout_of_max_waits_without_overflow() {
+        let quick = Worker::spawn("nacos-test-max".into(), || {}).unwrap();
+        assert!(join_all(vec![quick], Duration::MAX).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::deadline;
 use crate::error::Error;
 use crate::wire::lenient;
 use crate::wire::transport::{Call, Method};
@@ -17,6 +18,10 @@ pub(crate) const LOGIN_PATH: &str = "/nacos/v1/auth/login";
 
 /// The token lifetime assumed when a server does not say (the official default, 5 hours).
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(18_000);
+
+/// The longest lifetime believed: a server may say anything (`9223372036854775807`, `1e300`),
+/// and renewing a day-old token costs one login a day.
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How a client proves who it is: both, either or neither of a login and an access key.
 #[derive(Debug, Default)]
@@ -88,11 +93,11 @@ impl Token {
     /// When to log in again: with a tenth of the lifetime left, as the Java and Go clients do,
     /// so a slow login never leaves a call holding an expired token.
     fn renew_at(&self) -> Instant {
-        self.obtained + (self.ttl - self.ttl / 10)
+        deadline::after(self.obtained, self.ttl - self.ttl / 10)
     }
 
     fn expires_at(&self) -> Instant {
-        self.obtained + self.ttl
+        deadline::after(self.obtained, self.ttl)
     }
 }
 
@@ -224,12 +229,12 @@ struct LoginAnswer {
 
 /// Reads a login answer received at `now`.
 pub(crate) fn parse_login_answer(body: &str, now: Instant) -> Result<Token, Error> {
-    let answer: LoginAnswer = serde_json::from_str(body).map_err(|source| Error::Decode {
+    let answer: LoginAnswer = lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "login answer",
         source,
     })?;
     let ttl = match u64::try_from(answer.token_ttl) {
-        Ok(secs) if secs > 0 => Duration::from_secs(secs),
+        Ok(secs) if secs > 0 => Duration::from_secs(secs).min(MAX_TOKEN_TTL),
         _ => DEFAULT_TOKEN_TTL,
     };
     Ok(Token::new(answer.access_token, now, ttl))
@@ -339,7 +344,7 @@ mod tests {
         assert_eq!(t.ttl, Duration::from_secs(18_000));
         let t = parse_login_answer(r#"{"accessToken":"abc","tokenTtl":"-1"}"#, now).unwrap();
         assert_eq!(t.ttl, DEFAULT_TOKEN_TTL);
-        for bad in ["", "ok", r#"{"tokenTtl":5}"#] {
+        for bad in ["", "ok", r#"{"tokenTtl":5}"#, r#"["abc", 5]"#, "[]"] {
             assert!(
                 matches!(
                     parse_login_answer(bad, now),
@@ -350,6 +355,29 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_huge_lifetime_is_clamped_and_every_later_call_still_works() {
+        let now = Instant::now();
+        for ttl in [
+            "9223372036854775807",
+            "1e19",
+            "1e300",
+            "\"9223372036854775807\"",
+        ] {
+            let body = format!(r#"{{"accessToken":"abc","tokenTtl":{ttl}}}"#);
+            let t = parse_login_answer(&body, now).unwrap();
+            assert_eq!(t.ttl, MAX_TOKEN_TTL, "{ttl}");
+            assert_eq!(freshness(Some(&t), now), Freshness::Fresh);
+            // The largest lifetime, even unclamped, gives deadlines without overflow.
+            let forever = Token::new("t".into(), now, Duration::MAX);
+            assert_eq!(freshness(Some(&forever), now), Freshness::Fresh);
+            let login = Login::new("u".into(), "p".into());
+            login.store(t);
+            let never = |_: &Login| -> Result<Token, Error> { panic!("no login expected") };
+            assert_eq!(login.token(never).unwrap(), "abc");
         }
     }
 

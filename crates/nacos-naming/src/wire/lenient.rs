@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{Deserializer, Error as _, MapAccess, SeqAccess, Unexpected, Visitor};
@@ -296,6 +297,36 @@ impl<'de> Visitor<'de> for MetadataVisitor {
     }
 }
 
+/// Takes only a JSON object. A derived struct also accepts an array of its fields in order,
+/// so that `[]` would decode as a struct of defaults: an answer of `[]` would then read as a
+/// list with no instances, and every subscriber would be told all instances are gone.
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
+/// Decodes `T` from a JSON object only (see [`ObjectVisitor`]).
+pub(crate) fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(ObjectVisitor(PhantomData))
+}
+
+/// A whole answer that must be one JSON object decoding as `T`.
+pub(crate) fn object_from_str<'a, T: Deserialize<'a>>(body: &'a str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(body);
+    let value = object(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,5 +381,18 @@ mod tests {
         assert_eq!(p.m["k"], "2");
         let p = probe(r#"{"m":"  "}"#).unwrap();
         assert!(p.m.is_empty());
+    }
+
+    #[test]
+    fn answers_must_be_objects() {
+        #[derive(Deserialize, Debug)]
+        struct Answer {
+            #[serde(default)]
+            _code: i64,
+        }
+        for bad in ["[]", "[1]", "7", "\"x\"", "null", "{} {}", ""] {
+            assert!(object_from_str::<Answer>(bad).is_err(), "{bad}");
+        }
+        assert!(object_from_str::<Answer>(" {\"_code\":1} ").is_ok());
     }
 }

@@ -193,16 +193,18 @@ impl Transport {
             .servers
             .iter()
             .any(|s| s.host().parse::<std::net::IpAddr>().is_err())
-            .then_some(config.connect_timeout);
+            .then_some(config.connect_timeout)
+            .and_then(bounded);
+        let (timeout, connect_timeout) = (bounded(config.timeout), bounded(config.connect_timeout));
         let agent_config = Agent::config_builder()
             // Statuses are answers to classify, not errors.
             .http_status_as_error(false)
             .timeout_resolve(resolve_timeout)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_send_request(Some(config.timeout))
-            .timeout_send_body(Some(config.timeout))
-            .timeout_recv_response(Some(config.timeout))
-            .timeout_recv_body(Some(config.timeout))
+            .timeout_connect(connect_timeout)
+            .timeout_send_request(timeout)
+            .timeout_send_body(timeout)
+            .timeout_recv_response(timeout)
+            .timeout_recv_body(timeout)
             .user_agent(config.user_agent)
             // Nacos does not redirect; following one would carry the token to another host.
             .max_redirects(0)
@@ -377,6 +379,12 @@ impl Transport {
         let body = read_body(response.body_mut(), self.max_response_size)?;
         Ok((status, body))
     }
+}
+
+/// A timeout for ureq: none at all for one of a century or more (`Duration::MAX` means
+/// forever), which ureq would add to an instant and overflow.
+fn bounded(timeout: Duration) -> Option<Duration> {
+    (timeout < crate::deadline::NEVER).then_some(timeout)
 }
 
 /// The whole body as text, at most `limit` bytes; bytes that are not UTF-8 become U+FFFD.
