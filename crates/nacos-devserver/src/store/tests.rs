@@ -101,8 +101,8 @@ fn writes_from_many_threads_share_syncs_and_all_land() {
     assert_eq!(ips(&loaded).len(), 400);
 }
 
-#[test]
-fn a_torn_last_line_is_kept_aside_and_cut_off() {
+/// A data directory holding one instance, `G@@s/1.1.1.1`, in its log.
+fn one_instance_written() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let (journal, _) = Journal::open(dir.path()).unwrap();
     journal
@@ -110,6 +110,12 @@ fn a_torn_last_line_is_kept_aside_and_cut_off() {
         .wait()
         .unwrap();
     journal.stop();
+    dir
+}
+
+#[test]
+fn a_torn_last_line_is_kept_aside_and_cut_off() {
+    let dir = one_instance_written();
     let log = naming(&dir).join(LOG_FILE);
     let mut file = OpenOptions::new().append(true).open(&log).unwrap();
     file.write_all(br#"{"op":"put","namespace":"pub"#).unwrap();
@@ -133,13 +139,7 @@ fn a_torn_last_line_is_kept_aside_and_cut_off() {
 
 #[test]
 fn lines_not_understood_stop_the_start_naming_file_line_and_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let (journal, _) = Journal::open(dir.path()).unwrap();
-    journal
-        .submit(vec![put("G@@s", "1.1.1.1", 1.0)])
-        .wait()
-        .unwrap();
-    journal.stop();
+    let dir = one_instance_written();
     let log = naming(&dir).join(LOG_FILE);
     let good = fs::read_to_string(&log).unwrap();
     let cases = [
