@@ -24,6 +24,7 @@ struct Seen {
     query: HashMap<String, String>,
     body: String,
     user_agent: String,
+    authorization: String,
 }
 
 /// What the script answers: a status and a body.
@@ -120,6 +121,10 @@ fn serve(stream: impl Read + Write, seen: &Mutex<Vec<Seen>>, script: &Script) {
     while let Some(received) = ReceivedRequest::read(&mut reader) {
         let request = Seen {
             user_agent: received.header("user-agent").unwrap_or_default().to_owned(),
+            authorization: received
+                .header("authorization")
+                .unwrap_or_default()
+                .to_owned(),
             body: String::from_utf8_lossy(&received.body).into_owned(),
             method: received.method,
             path: received.path,
@@ -360,6 +365,10 @@ fn auth_server(refuse_all: bool) -> (Scripted, Arc<AtomicUsize>) {
     let logins = Arc::new(AtomicUsize::new(0));
     let counter = logins.clone();
     let server = Scripted::start(move |r| {
+        // A 1.x/2.x server: no v3 login, so the client falls back to the V1 one.
+        if r.path == "/nacos/v3/auth/user/login" {
+            return (404, "No endpoint".into());
+        }
         if r.path == "/nacos/v1/auth/login" {
             if r.body != "password=s%40cret%26" {
                 return (403, "unknown user!".into());
@@ -368,7 +377,7 @@ fn auth_server(refuse_all: bool) -> (Scripted, Arc<AtomicUsize>) {
             return (200, format!(r#"{{"accessToken":"T{n}","tokenTtl":18000}}"#));
         }
         let newest = format!("T{}", counter.load(Ordering::SeqCst));
-        if refuse_all || r.query.get("accessToken") != Some(&newest) {
+        if refuse_all || r.authorization != format!("Bearer {newest}") {
             return (403, "token expired!".into());
         }
         (200, SERVICE.into())
@@ -384,7 +393,8 @@ fn auth_client(server: &Scripted, password: &str) -> Result<NamingClient, Error>
         .build()
 }
 
-/// The client logs in when built and sends the token; the password stays out of the URL.
+/// The client logs in when built (the v3 login first, then V1 on its 404) and sends the
+/// token; the password stays out of the URL.
 #[test]
 fn logs_in_and_sends_the_token() {
     let (server, logins) = auth_server(false);
@@ -394,6 +404,11 @@ fn logs_in_and_sends_the_token() {
     list(&client).unwrap();
     assert_eq!(logins.load(Ordering::SeqCst), 1);
     let seen = server.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/nacos/v3/auth/user/login")
+    );
+    let seen = &seen[1..];
     let login = &seen[0];
     assert_eq!(
         (login.method.as_str(), login.path.as_str()),
@@ -404,9 +419,9 @@ fn logs_in_and_sends_the_token() {
         Some("nacos")
     );
     assert!(!login.query.contains_key("password"));
-    assert!(seen[1..]
-        .iter()
-        .all(|r| r.query.get("accessToken").map(String::as_str) == Some("T1")));
+    // The token rides in a header, never in the URL (which lands in access logs).
+    assert!(seen[1..].iter().all(|r| r.authorization == "Bearer T1"));
+    assert!(seen.iter().all(|r| !r.query.contains_key("accessToken")));
     assert!(!format!("{client:?}").contains("s@cret"));
 }
 
@@ -425,7 +440,7 @@ fn logs_in_again_once_on_403() {
         .filter(|r| r.path.ends_with("/list"))
         .collect();
     assert_eq!(calls.len(), 2);
-    assert_eq!(calls[1].query["accessToken"], "T3");
+    assert_eq!(calls[1].authorization, "Bearer T3");
 
     // A server that refuses every token: one more login, then its 403.
     let (server, logins) = auth_server(true);
@@ -477,7 +492,7 @@ fn signs_calls_and_names_itself() {
         "{}",
         r.user_agent
     );
-    assert!(!r.query.contains_key("accessToken"));
+    assert!(!r.query.contains_key("accessToken") && r.authorization.is_empty());
 }
 
 /// Modify reads the instance first and writes back what it did not change; with weight,
