@@ -10,6 +10,7 @@
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
 //! cargo run --release -p nacos-bench -- hostile-peers
+//! cargo run --release -p nacos-bench -- select
 //! ```
 
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ mod procfs;
 mod python;
 mod raw_http;
 mod report;
+mod select;
 mod server_throughput;
 mod servers;
 
@@ -57,6 +59,8 @@ enum Bench {
     HeartbeatScale(heartbeat_scale::Args),
     /// Slow-body and subscriber floods against the devserver: memory, amplification.
     HostilePeers(hostile_peers::Args),
+    /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
+    Select(select::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
+        Bench::Select(args) => select::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
