@@ -364,8 +364,7 @@ impl ServiceState {
         self.clusters.keys().map(|k| &**k)
     }
 
-    /// Every instance with its cluster, in order.
-    #[cfg(test)]
+    /// Every instance with its cluster, in order (metrics count them).
     pub(crate) fn records(&self) -> impl Iterator<Item = (&str, &str, u16, &Record)> {
         self.clusters.iter().flat_map(|(c, cluster)| {
             cluster
