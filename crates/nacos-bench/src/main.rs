@@ -9,10 +9,12 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- api-generations
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod api_generations;
 mod beat_client;
 mod capture;
 mod client_list;
@@ -53,6 +55,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// The client's cost per list and register call on the v3 client API against V1.
+    ApiGenerations(api_generations::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
