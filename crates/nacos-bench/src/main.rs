@@ -10,6 +10,8 @@
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
 //! cargo run --release -p nacos-bench -- api-generations
+//! cargo run --release -p nacos-bench -- hostile-peers
+//! cargo run --release -p nacos-bench -- select
 //! ```
 
 #![forbid(unsafe_code)]
@@ -19,6 +21,7 @@ mod beat_client;
 mod capture;
 mod client_list;
 mod heartbeat_scale;
+mod hostile_peers;
 mod load;
 mod machine;
 mod notify_latency;
@@ -26,6 +29,7 @@ mod procfs;
 mod python;
 mod raw_http;
 mod report;
+mod select;
 mod server_throughput;
 mod servers;
 
@@ -57,6 +61,10 @@ enum Bench {
     HeartbeatScale(heartbeat_scale::Args),
     /// The client's cost per list and register call on the v3 client API against V1.
     ApiGenerations(api_generations::Args),
+    /// Slow-body and subscriber floods against the devserver: memory, amplification.
+    HostilePeers(hostile_peers::Args),
+    /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
+    Select(select::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -78,6 +86,8 @@ fn main() -> ExitCode {
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
         Bench::ApiGenerations(args) => api_generations::run(args),
+        Bench::HostilePeers(args) => hostile_peers::run(args),
+        Bench::Select(args) => select::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
