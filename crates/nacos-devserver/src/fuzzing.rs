@@ -41,7 +41,6 @@ fn fixture() -> &'static Fixture {
                 push: true,
                 push_to_client_ip: false,
             },
-            store: None,
             connections: Arc::new(Connections::new(16)),
             request_timeout: Duration::from_millis(200),
         });
