@@ -13,6 +13,7 @@ use crate::params::{self, illegal, Params};
 use crate::registry::{Refusal, Registry};
 use crate::reply::{ApiError, Reply};
 use crate::service::{Beat, ListQuery, Modification, Registration};
+use crate::version::{Identity, NacosVersion};
 
 /// `cacheMillis` for a lister without push: poll again soon.
 const POLL_CACHE_MILLIS: u64 = 3_000;
@@ -26,6 +27,8 @@ pub(crate) struct Context {
     /// The beat interval asked of clients, in milliseconds.
     pub(crate) beat_interval: u64,
     pub(crate) push: bool,
+    /// The server line behaved as.
+    pub(crate) version: NacosVersion,
 }
 
 /// The calls, by method and path.
@@ -130,8 +133,10 @@ fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
-    p.bool("ephemeral", true)?;
-    let persist = cx.registry.deregister(&ns, &service, &cluster, &ip, port);
+    let ephemeral = p.bool("ephemeral", true)?;
+    let persist = cx
+        .registry
+        .deregister(&ns, &service, &cluster, &ip, port, ephemeral);
     Ok(Reply::ok().persisting(persist))
 }
 
@@ -149,6 +154,11 @@ fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     };
     match cx.registry.modify(&ns, &service, &cluster, &ip, port, m) {
         Ok(persist) => Ok(Reply::ok().persisting(persist)),
+        Err(Refusal::ServiceNotFound) if cx.version.identity() == Identity::PerAddress => {
+            Err(ApiError::bad_request(format!(
+                "service not found, namespace: {ns}, service: {service}"
+            )))
+        }
         Err(_) => Err(ApiError::not_found(format!(
             "instance not exist: {ip}:{port} in cluster {cluster} of service {service}"
         ))),

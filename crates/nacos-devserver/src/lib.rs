@@ -76,8 +76,10 @@ mod reply;
 mod server;
 mod service;
 mod store;
+mod version;
 
 pub use server::{DevServer, DevServerBuilder};
+pub use version::{NacosVersion, UnknownVersion};
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use nacos_devserver::DevServer;
+use nacos_devserver::{DevServer, NacosVersion};
 
 /// A Nacos-compatible V1 naming server.
 ///
@@ -37,6 +37,10 @@ struct Cli {
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
+    /// The official server line to behave as: 1.4, 2, 3.1 or 3.2 (identity rules, the APIs
+    /// answered and how).
+    #[arg(long, env = "NACOS_DEVSERVER_VERSION", default_value = "2")]
+    nacos_version: NacosVersion,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "NACOS_DEVSERVER_LOG", default_value = "info", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -63,7 +67,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .expire_timeout(cli.expire_timeout)
         .beat_interval(cli.beat_interval)
         .token_ttl(cli.token_ttl)
-        .push(!cli.no_push);
+        .push(!cli.no_push)
+        .nacos_version(cli.nacos_version);
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);
     }

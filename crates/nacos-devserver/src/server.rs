@@ -16,6 +16,7 @@ use crate::http::{self, Shared};
 use crate::push::{self, Retry};
 use crate::registry::{Registry, Timings};
 use crate::store::Store;
+use crate::version::NacosVersion;
 
 /// How long a stop waits for requests being answered (a disk write) before it gives up.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -119,6 +120,7 @@ pub struct DevServerBuilder {
     push_max_resends: u32,
     subscriber_ttl: Duration,
     worker_threads: usize,
+    version: NacosVersion,
 }
 
 impl Default for DevServerBuilder {
@@ -139,6 +141,7 @@ impl Default for DevServerBuilder {
             worker_threads: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(4),
+            version: NacosVersion::default(),
         }
     }
 }
@@ -159,6 +162,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("push_max_resends", &self.push_max_resends)
             .field("subscriber_ttl", &self.subscriber_ttl)
             .field("worker_threads", &self.worker_threads)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -272,6 +276,15 @@ impl DevServerBuilder {
         self
     }
 
+    /// The official server line to behave as: its instance identity rules, the APIs it
+    /// answers and how (see [`NacosVersion`]).
+    ///
+    /// Defaults to [`NacosVersion::V2`].
+    pub fn nacos_version(mut self, version: NacosVersion) -> Self {
+        self.version = version;
+        self
+    }
+
     /// Binds, loads the data directory, and starts serving; returns once the server accepts
     /// connections.
     ///
@@ -313,7 +326,7 @@ impl DevServerBuilder {
         } else {
             Box::new(|_: &Arc<crate::service::Service>| {})
         };
-        let registry = Arc::new(Registry::new(timings, on_change));
+        let registry = Arc::new(Registry::new(timings, self.version.identity(), on_change));
         let loaded = records.len();
         registry.load(records);
 
@@ -349,6 +362,7 @@ impl DevServerBuilder {
                         .map(|(user, password)| Auth::new(user, password, self.token_ttl)),
                     beat_interval: millis(self.beat_interval),
                     push: self.push,
+                    version: self.version,
                 },
                 store,
             });
