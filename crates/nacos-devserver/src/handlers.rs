@@ -8,7 +8,7 @@ use nacos_naming::{BeatInfo, Instance, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Login};
 use crate::params::{self, illegal, Params};
 use crate::registry::{Refusal, Registry};
 use crate::reply::{ApiError, Reply};
@@ -23,7 +23,10 @@ pub(crate) const PUSH_CACHE_MILLIS: u64 = 10_000;
 /// What the handlers share.
 pub(crate) struct Context {
     pub(crate) registry: Arc<Registry>,
+    /// Issues and checks tokens: in auth mode, and on 3.x lines (whose admin API needs one).
     pub(crate) auth: Option<Auth>,
+    /// Auth mode: every call but the open ones needs a token.
+    pub(crate) client_auth: bool,
     /// The beat interval asked of clients, in milliseconds.
     pub(crate) beat_interval: u64,
     pub(crate) push: bool,
@@ -47,6 +50,12 @@ pub(crate) enum Route {
     ListServices,
     Login,
     Health,
+    /// `GET /nacos/v1/ns/operator/metrics`.
+    Metrics,
+    /// `GET /nacos/v1/console/server/state`.
+    ServerState,
+    /// A call of the 3.x API.
+    V3(crate::v3::Call),
 }
 
 impl Route {
@@ -70,6 +79,8 @@ impl Route {
             ],
             "/nacos/v1/ns/service/list" => &[("GET", Route::ListServices)],
             "/nacos/v1/auth/login" | "/nacos/v1/auth/users/login" => &[("POST", Route::Login)],
+            "/nacos/v1/ns/operator/metrics" => &[("GET", Route::Metrics)],
+            "/nacos/v1/console/server/state" => &[("GET", Route::ServerState)],
             "/nacos/v1/console/health/liveness" | "/nacos/v1/console/health/readiness" => {
                 &[("GET", Route::Health)]
             }
@@ -84,7 +95,11 @@ impl Route {
 
     /// Whether the call is allowed without a token in auth mode.
     pub(crate) fn is_open(self) -> bool {
-        matches!(self, Route::Login | Route::Health)
+        match self {
+            Route::Login | Route::Health | Route::Metrics | Route::ServerState => true,
+            Route::V3(call) => call.is_open(),
+            _ => false,
+        }
     }
 }
 
@@ -109,6 +124,9 @@ pub(crate) fn handle(
         Route::ListServices => list_services(cx, p),
         Route::Login => login(cx, p),
         Route::Health => Ok(Reply::text("OK")),
+        Route::Metrics => Ok(Reply::text_json(r#"{"status":"UP"}"#)),
+        Route::ServerState => Ok(Reply::to_json(&server_state(cx))),
+        Route::V3(call) => Ok(crate::v3::handle(cx, call, p)),
     }
 }
 
@@ -401,22 +419,38 @@ fn list_services(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     }))
 }
 
+/// What the server-state calls report (a subset of the official keys).
+pub(crate) fn server_state(cx: &Context) -> std::collections::BTreeMap<&'static str, String> {
+    std::collections::BTreeMap::from([
+        ("version", cx.version.release().to_owned()),
+        ("standalone_mode", "standalone".to_owned()),
+        ("startup_mode", "standalone".to_owned()),
+        ("function_mode", "naming".to_owned()),
+        ("auth_enabled", cx.client_auth.to_string()),
+    ])
+}
+
 fn login(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let username = p.required("username")?;
     let password = p.required("password")?;
-    let Some(auth) = &cx.auth else {
-        // Without auth mode any login succeeds (the token is never checked), so clients
-        // configured with credentials work against it unchanged.
-        return Ok(Reply::to_json(&crate::auth::Login {
+    match issue_token(cx, username, password) {
+        Some(login) => Ok(Reply::to_json(&login)),
+        None => Err(ApiError::forbidden("unknown user!")),
+    }
+}
+
+/// A token for the right credentials; `None` when refused. Without auth mode any credentials
+/// log in, so clients configured with credentials work against it unchanged (the token is
+/// then checked only by 3.x admin calls).
+pub(crate) fn issue_token(cx: &Context, username: &str, password: &str) -> Option<Login> {
+    match &cx.auth {
+        Some(auth) => auth.login(username, password),
+        None => Some(Login {
             access_token: crate::auth::random_token().unwrap_or_default(),
             token_ttl: 18_000,
             global_admin: true,
             username: username.to_owned(),
-        }));
-    };
-    match auth.login(username, password) {
-        Some(login) => Ok(Reply::to_json(&login)),
-        None => Err(ApiError::forbidden("unknown user!")),
+        }),
     }
 }
 

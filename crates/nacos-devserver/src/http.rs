@@ -16,7 +16,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use crate::handlers::{self, Context, Route};
+use crate::doors::{self, Door};
+use crate::handlers::{self, Context};
 use crate::params::Params;
 use crate::reply::{ApiError, Reply};
 use crate::store::Store;
@@ -75,7 +76,15 @@ async fn respond(
             } else {
                 "text/plain;charset=UTF-8"
             };
-            response(StatusCode::OK, kind, reply.body)
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+            let mut answer = response(status, kind, reply.body);
+            let bearer = reply
+                .bearer
+                .and_then(|token| HeaderValue::try_from(format!("Bearer {token}")).ok());
+            if let Some(bearer) = bearer {
+                answer.headers_mut().insert(AUTHORIZATION, bearer);
+            }
+            answer
         }
         Err(e) => {
             log::debug!("{peer}: {} {}", e.status, e.message);
@@ -92,16 +101,11 @@ async fn answer(
     req: Request<Incoming>,
 ) -> Result<Reply, ApiError> {
     let (parts, body) = req.into_parts();
-    let route = Route::find(parts.method.as_str(), parts.uri.path()).map_err(|path_exists| {
-        if path_exists {
-            ApiError {
-                status: 405,
-                message: format!("method {} not allowed", parts.method),
-            }
-        } else {
-            ApiError::not_found(format!("no such path: {}", parts.uri.path()))
-        }
-    })?;
+    let route = match doors::route(shared.cx.version, parts.method.as_str(), parts.uri.path()) {
+        Door::Open(route) => route,
+        Door::Shut(reply) => return Ok(reply),
+        Door::Missing(e) => return Err(e),
+    };
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
@@ -114,16 +118,14 @@ async fn answer(
     };
     let form: &[u8] = if is_form(&parts.headers) { &body } else { b"" };
     let params = Params::parse(parts.uri.query().unwrap_or("").as_bytes(), form);
-    if let (Some(auth), false) = (&shared.cx.auth, route.is_open()) {
-        let token = params
-            .get("accessToken")
-            .or_else(|| header(&parts.headers, "accessToken"))
-            .or_else(|| {
-                header(&parts.headers, AUTHORIZATION.as_str())
-                    .and_then(|h| h.strip_prefix("Bearer "))
-            });
-        auth.check(token)
-            .map_err(|refused| ApiError::forbidden(refused.message()))?;
+    let token = params
+        .get("accessToken")
+        .or_else(|| header(&parts.headers, "accessToken"))
+        .or_else(|| {
+            header(&parts.headers, AUTHORIZATION.as_str()).and_then(|h| h.strip_prefix("Bearer "))
+        });
+    if let Some(refused) = doors::refuse_token(&shared.cx, route, token, parts.uri.path()) {
+        return refused;
     }
     let mut reply = handlers::handle(&shared.cx, route, &params, peer)?;
     if let (Some(record), Some(store)) = (reply.persist.take(), &shared.store) {

@@ -384,6 +384,30 @@ impl Registry {
         }
     }
 
+    /// The instances a list shows (enabled ones of the clusters named, comma-separated, or of
+    /// all when empty), health as the protection threshold leaves it; none for an unknown
+    /// service.
+    pub(crate) fn instances(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        clusters: &str,
+    ) -> Vec<Instance> {
+        let Some(service) = self.find(namespace, grouped) else {
+            return Vec::new();
+        };
+        let state = service.lock();
+        if state.removed {
+            return Vec::new();
+        }
+        let query = ListQuery {
+            clusters,
+            healthy_only: false,
+            cache_millis: 0,
+        };
+        service.service_info(&state, query).hosts
+    }
+
     /// The live subscribers of `service`, with their cluster filters.
     pub(crate) fn subscribers(&self, service: &Service) -> Vec<(SocketAddr, Box<str>)> {
         let now = self.now();
@@ -1108,7 +1132,9 @@ mod tests {
         let i = loaded.instance(NS, SVC, "DEFAULT", "2.2.2.2", 80).unwrap();
         assert_eq!(i.weight, 5.0);
         assert!(!i.ephemeral);
-        let removed = r.deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80, true).unwrap();
+        let removed = r
+            .deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80, true)
+            .unwrap();
         assert!(removed.instances.is_empty());
     }
 
@@ -1138,7 +1164,11 @@ mod tests {
             expire_timeout: 30_000,
             subscriber_ttl: 60_000,
         };
-        Registry::new(timings, Identity::PerAddress, Box::new(|_: &Arc<Service>| {}))
+        Registry::new(
+            timings,
+            Identity::PerAddress,
+            Box::new(|_: &Arc<Service>| {}),
+        )
     }
 
     fn places(r: &Registry) -> Vec<(String, String, u16, bool)> {

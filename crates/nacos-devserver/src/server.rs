@@ -357,9 +357,13 @@ impl DevServerBuilder {
             let shared = Arc::new(Shared {
                 cx: Context {
                     registry,
-                    auth: self
-                        .auth
-                        .map(|(user, password)| Auth::new(user, password, self.token_ttl)),
+                    client_auth: self.auth.is_some(),
+                    auth: match self.auth {
+                        Some((user, password)) => Some(Auth::new(user, password, self.token_ttl)),
+                        // 3.x guards its admin API with tokens even without auth mode.
+                        None if self.version.has_v3() => Some(Auth::any_user(self.token_ttl)),
+                        None => None,
+                    },
                     beat_interval: millis(self.beat_interval),
                     push: self.push,
                     version: self.version,

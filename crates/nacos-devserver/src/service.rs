@@ -468,9 +468,17 @@ impl ServiceState {
     pub(crate) fn register(&mut self, reg: Registration, now: u64, identity: Identity) {
         let mut overlay = None;
         if identity == Identity::PerAddress {
-            if let Some(at) = self.locate(identity, &reg.cluster, &reg.ip, reg.port, Some(reg.ephemeral)) {
+            if let Some(at) = self.locate(
+                identity,
+                &reg.cluster,
+                &reg.ip,
+                reg.port,
+                Some(reg.ephemeral),
+            ) {
                 if *at == *reg.cluster {
-                    overlay = self.record(&at, &reg.ip, reg.port).and_then(|r| r.overlay.clone());
+                    overlay = self
+                        .record(&at, &reg.ip, reg.port)
+                        .and_then(|r| r.overlay.clone());
                 } else {
                     self.deregister(&at, &reg.ip, reg.port);
                 }

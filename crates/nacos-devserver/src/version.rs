@@ -61,6 +61,23 @@ impl NacosVersion {
     }
 }
 
+impl NacosVersion {
+    /// Whether the v3 client API, the v3 login and admin tokens exist.
+    pub(crate) fn has_v3(self) -> bool {
+        matches!(self, NacosVersion::V3_1 | NacosVersion::V3_2)
+    }
+
+    /// The release reported by the server-state calls.
+    pub(crate) fn release(self) -> &'static str {
+        match self {
+            NacosVersion::V1_4 => "1.4.8",
+            NacosVersion::V2 => "2.5.1",
+            NacosVersion::V3_1 => "3.1.0",
+            NacosVersion::V3_2 => "3.2.0",
+        }
+    }
+}
+
 impl fmt::Display for NacosVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
