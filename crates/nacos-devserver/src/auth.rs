@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+/// The longest time to live a token gets: a longer setting (`Duration::MAX`, a natural
+/// "forever") is clamped to this, so expiry times never overflow and every client can hold the
+/// announced `tokenTtl` (seconds) in a signed 64-bit number of milliseconds.
+pub(crate) const MAX_TOKEN_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The login answer, as official servers send it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,16 +56,18 @@ pub(crate) struct Auth {
     /// Any credentials log in (3.x lines without auth mode: tokens only guard admin calls).
     any_user: bool,
     ttl: Duration,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Token → when it expires (`None`: beyond what this platform's clock can represent).
+    tokens: Mutex<HashMap<String, Option<Instant>>>,
 }
 
 impl Auth {
+    /// Tokens live `ttl`, at most [`MAX_TOKEN_TTL`].
     pub(crate) fn new(username: String, password: String, ttl: Duration) -> Auth {
         Auth {
             username,
             password,
             any_user: false,
-            ttl,
+            ttl: ttl.min(MAX_TOKEN_TTL),
             tokens: Mutex::new(HashMap::new()),
         }
     }
@@ -84,8 +91,8 @@ impl Auth {
         let token = random_token()?;
         let now = Instant::now();
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        tokens.retain(|_, expires| *expires > now);
-        tokens.insert(token.clone(), now + self.ttl);
+        tokens.retain(|_, expires| expires.is_none_or(|at| at > now));
+        tokens.insert(token.clone(), now.checked_add(self.ttl));
         Some(Login {
             access_token: token,
             token_ttl: self.ttl.as_secs(),
@@ -100,7 +107,7 @@ impl Auth {
         let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         match tokens.get(token) {
             None => Err(Refused::Invalid),
-            Some(expires) if *expires <= Instant::now() => Err(Refused::Expired),
+            Some(Some(expires)) if *expires <= Instant::now() => Err(Refused::Expired),
             Some(_) => Ok(()),
         }
     }
@@ -152,5 +159,23 @@ mod tests {
             short.check(Some(&login.access_token)),
             Err(Refused::Expired)
         );
+    }
+
+    #[test]
+    fn huge_ttls_are_clamped_and_logins_work() {
+        for ttl in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX),
+            MAX_TOKEN_TTL * 2,
+        ] {
+            let auth = Auth::new("u".into(), "p".into(), ttl);
+            let login = auth.login("u", "p").unwrap();
+            assert_eq!(login.token_ttl, MAX_TOKEN_TTL.as_secs());
+            assert_eq!(auth.check(Some(&login.access_token)), Ok(()));
+            assert!(
+                auth.login("u", "p").is_some(),
+                "a second login sweeps the first"
+            );
+        }
     }
 }

@@ -1,5 +1,10 @@
 //! HTTP/1.1 on hyper: accepts connections, reads each request's parameters, checks the token in
 //! auth mode, calls the handler and writes what it must persist before answering.
+//!
+//! Every request is bounded in time: its head must arrive within the request timeout of the
+//! connection's last answer (or its start), and its body within the request timeout of its head
+//! (else 408 and the connection closes). The number of connections is capped; at the cap the
+//! longest waiter gives way (see `connections`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,13 +14,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 
+use crate::connections::{Connection, Connections};
 use crate::doors::{self, Door};
 use crate::handlers::{self, Context};
 use crate::params::Params;
@@ -24,13 +31,16 @@ use crate::store::Store;
 
 /// Largest request body read (form parameters); larger ones get 413.
 const MAX_BODY: usize = 1 << 20;
-/// A client that has not sent a whole request head by then is disconnected.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a newcomer turned away at the cap may take to receive its 503.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What every connection shares.
 pub(crate) struct Shared {
     pub(crate) cx: Context,
     pub(crate) store: Option<Arc<Store>>,
+    pub(crate) connections: Arc<Connections>,
+    /// The time a request's head, then its body, may take to arrive.
+    pub(crate) request_timeout: Duration,
 }
 
 /// Accepts connections until the runtime is shut down.
@@ -47,29 +57,77 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         };
         // Answers are small and written at once: no reason to wait for more.
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(respond(&shared, peer, req).await) }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = connection.await {
+        let Some(connection) = shared.connections.admit() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            Arc::new(connection),
+            shared.clone(),
+        ));
+    }
+}
+
+/// Serves one connection until the client closes it, a request is too slow, or the connection
+/// is shed to make room for a newcomer.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    connection: Arc<Connection>,
+    shared: Arc<Shared>,
+) {
+    let request_timeout = shared.request_timeout;
+    let service = service_fn({
+        let connection = connection.clone();
+        move |req| {
+            let (shared, connection) = (shared.clone(), connection.clone());
+            async move {
+                let response = respond(&shared, &connection, peer, req).await;
+                connection.waiting();
+                Ok::<_, Infallible>(response)
+            }
+        }
+    });
+    let serving = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_timeout)
+        // A client may shut its writing side once its request is out (SHUT_WR): it still
+        // waits for the answer.
+        .half_close(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        served = serving => {
+            if let Err(e) = served {
                 log::debug!("connection from {peer}: {e}");
             }
-        });
+        }
+        () = connection.shed() => {
+            log::debug!("connection from {peer} closed to make room for a new one");
+        }
     }
+}
+
+/// Tells a newcomer that every connection is busy answering, without waiting for its request.
+async fn refuse(mut stream: TcpStream) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+        content-type: text/plain;charset=UTF-8\r\ncontent-length: 34\r\n\
+        connection: close\r\n\r\ncaused: too many connections busy;";
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 async fn respond(
     shared: &Shared,
+    connection: &Connection,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    match answer(shared, peer, req).await {
+    match answer(shared, connection, peer, req).await {
         Ok(reply) => {
             let kind = if reply.json {
                 "application/json;charset=UTF-8"
@@ -90,13 +148,21 @@ async fn respond(
             log::debug!("{peer}: {} {}", e.status, e.message);
             let status =
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            response(status, "text/plain;charset=UTF-8", e.body())
+            let mut response = response(status, "text/plain;charset=UTF-8", e.body());
+            if status == StatusCode::REQUEST_TIMEOUT {
+                // The rest of a body too slow to wait for may still come: not a next request.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
         }
     }
 }
 
 async fn answer(
     shared: &Shared,
+    connection: &Connection,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Reply, ApiError> {
@@ -106,16 +172,27 @@ async fn answer(
         Door::Shut(reply) => return Ok(reply),
         Door::Missing(e) => return Err(e),
     };
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => {
+    let body = Limited::new(body, MAX_BODY).collect();
+    let body = match tokio::time::timeout(shared.request_timeout, body).await {
+        Err(_) => {
+            return Err(ApiError {
+                status: 408,
+                message: format!(
+                    "request body not received within {} ms",
+                    shared.request_timeout.as_millis()
+                ),
+            })
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => {
             return Err(ApiError {
                 status: 413,
                 message: format!("request body larger than {MAX_BODY} bytes"),
             })
         }
-        Err(e) => return Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
+        Ok(Err(e)) => return Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
     };
+    connection.answering();
     let form: &[u8] = if is_form(&parts.headers) { &body } else { b"" };
     let params = Params::parse(parts.uri.query().unwrap_or("").as_bytes(), form);
     let token = params

@@ -80,6 +80,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod connections;
 mod doors;
 mod handlers;
 mod health;

@@ -34,6 +34,13 @@ struct Cli {
     /// Lifetime of login tokens.
     #[arg(long, default_value = "5h", value_parser = parse_duration)]
     token_ttl: Duration,
+    /// Connections served at once; at the cap the one waiting longest for a request is closed
+    /// to make room.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Time a request's head, then its body, may take to arrive.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
@@ -67,6 +74,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .expire_timeout(cli.expire_timeout)
         .beat_interval(cli.beat_interval)
         .token_ttl(cli.token_ttl)
+        .max_connections(cli.max_connections)
+        .request_timeout(cli.request_timeout)
         .push(!cli.no_push)
         .nacos_version(cli.nacos_version);
     if let Some(dir) = cli.data_dir {
@@ -146,16 +155,19 @@ fn parse_auth(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `15s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
+/// `15s`, `500ms`, `2m`, `1h`, or a bare number of seconds; a number too large for any clock
+/// means "as long as possible" (the server clamps what it cannot honour).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 15s or 500ms"))?;
+    let n: u64 = match number.parse() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => u64::MAX,
+        Err(_) => return Err(format!("{text:?} is not a duration like 15s or 500ms")),
+    };
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "" | "s" => Ok(Duration::from_secs(n)),
@@ -194,6 +206,14 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("x").is_err());
         assert!(parse_duration("5d").is_err());
+        assert_eq!(
+            parse_duration("18446744073709551615"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999999h"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
         assert_eq!(
             parse_auth("nacos:se:cret"),
             Ok(("nacos".into(), "se:cret".into()))

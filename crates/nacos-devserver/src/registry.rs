@@ -79,11 +79,25 @@ pub(crate) struct Registry {
     /// Orders snapshots of persistent state, so an older one never overwrites a newer one.
     persist_sequence: AtomicU64,
     on_change: ChangeListener,
-    /// Wakes the health loop when an instance brings timeouts shorter than the server's, whose
-    /// deadline may come before the loop's next wake-up.
+    /// Wakes the health loop when a change brings a deadline before its planned scan.
     wake: Notify,
-    /// The shortest timeout an instance has set for itself (`u64::MAX` while none has).
-    shortest_own_timeout: AtomicU64,
+    /// When the health loop scans next (registry clock); `u64::MAX` while it waits for a change.
+    planned: AtomicU64,
+    /// The shortest timeout of the deadlines that woke the health loop since its last scan.
+    woken_by: AtomicU64,
+    /// Health scans so far: how tests see that an idle server stays idle.
+    scans: AtomicU64,
+}
+
+/// What a health scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// When the scan ran (registry clock).
+    pub(crate) at: u64,
+    /// When the next thing is due, if anything is.
+    pub(crate) next: Option<u64>,
+    /// The shortest timeout among the instances it saw (the server's when there are none).
+    pub(crate) shortest_timeout: u64,
 }
 
 impl Registry {
@@ -97,43 +111,55 @@ impl Registry {
             persist_sequence: AtomicU64::new(0),
             on_change,
             wake: Notify::new(),
-            shortest_own_timeout: AtomicU64::new(u64::MAX),
+            planned: AtomicU64::new(u64::MAX),
+            woken_by: AtomicU64::new(u64::MAX),
+            scans: AtomicU64::new(0),
         }
     }
 
-    /// Resolves when an instance with its own timeouts was registered (or modified).
+    /// Resolves when a change brought a deadline before the planned scan (see
+    /// [`plan`](Self::plan)).
     pub(crate) async fn woken(&self) {
         self.wake.notified().await;
     }
 
-    /// Whether `metadata` sets a timeout shorter than the server's: its deadline may come
-    /// before the health loop's next wake-up. The shortest is remembered for
-    /// [`shortest_timeout`](Self::shortest_timeout).
-    fn has_short_timeouts(&self, metadata: &Metadata) -> bool {
-        let own = [HEALTH_TIMEOUT_KEY, EXPIRE_TIMEOUT_KEY]
-            .iter()
-            .filter_map(|key| metadata.get(*key)?.trim().parse::<u64>().ok())
-            .min();
-        match own {
-            Some(ms) if ms < self.shortest_timeout() => {
-                self.shortest_own_timeout.fetch_min(ms, Ordering::Relaxed);
-                true
-            }
-            _ => false,
+    /// The health loop is about to scan: every deadline a change brings from now on wakes it
+    /// (it learns of those before the scan from the scan itself).
+    pub(crate) fn scanning(&self) {
+        self.planned.store(u64::MAX, Ordering::SeqCst);
+        self.woken_by.store(u64::MAX, Ordering::SeqCst);
+    }
+
+    /// The shortest timeout among the deadlines that woke the health loop since its last scan.
+    pub(crate) fn woken_by(&self) -> u64 {
+        self.woken_by.load(Ordering::SeqCst)
+    }
+
+    /// The health loop plans its next scan for `next` (none: it waits for a change); returns
+    /// the plan, moved earlier if a change brought an earlier deadline meanwhile.
+    pub(crate) fn plan(&self, next: Option<u64>) -> u64 {
+        let next = next.unwrap_or(u64::MAX);
+        self.planned.fetch_min(next, Ordering::SeqCst).min(next)
+    }
+
+    /// A change at `now` brought something due `after` ms later: wakes the health loop if that
+    /// comes before its planned scan. Most changes (a beat, a registration with the server's
+    /// timeouts) bring nothing earlier than what is planned, and cost one atomic read.
+    fn schedule(&self, now: u64, after: u64) {
+        let at = now.saturating_add(after);
+        if at < self.planned.load(Ordering::SeqCst)
+            && at < self.planned.fetch_min(at, Ordering::SeqCst)
+        {
+            self.woken_by.fetch_min(after, Ordering::SeqCst);
+            // A permit is kept if the loop is not waiting yet, so no wake-up is lost.
+            self.wake.notify_one();
         }
     }
 
-    /// The shortest timeout in force: the server's, or a shorter one an instance set itself.
-    pub(crate) fn shortest_timeout(&self) -> u64 {
-        self.timings
-            .health_timeout
-            .min(self.timings.expire_timeout)
-            .min(self.shortest_own_timeout.load(Ordering::Relaxed))
-    }
-
-    fn wake(&self) {
-        // A permit is kept if the loop is not waiting yet, so no wake-up is lost.
-        self.wake.notify_one();
+    /// How many health scans have run.
+    #[cfg(test)]
+    pub(crate) fn scans(&self) -> u64 {
+        self.scans.load(Ordering::Relaxed)
     }
 
     /// Milliseconds since the registry was made: the clock of beats and deadlines.
@@ -197,6 +223,15 @@ impl Registry {
             let now = self.now();
             let change = change.take()?;
             let result = change(&mut state, now);
+            // No deadline a change brings (an instance's health or expiry, an emptied service's
+            // cleanup) comes sooner than this, except an instance's own shorter timeouts, which
+            // the callers schedule.
+            let soonest = self
+                .timings
+                .health_timeout
+                .min(self.timings.expire_timeout)
+                .min(EMPTY_SERVICE_TTL);
+            self.schedule(now, soonest);
             let changed = state.settle(now, wall_ms());
             let notify = changed && state.has_subscribers();
             let snapshot = if std::mem::take(&mut state.persist_changed) {
@@ -235,14 +270,14 @@ impl Registry {
         grouped: &str,
         reg: Registration,
     ) -> Option<ServiceRecord> {
-        let wake = reg.ephemeral && self.has_short_timeouts(&reg.metadata);
+        let own = own_timeout(&reg);
         let snapshot = self
             .change(namespace, grouped, true, |s, now| {
                 s.register(reg, now, self.identity)
             })
             .and_then(|(_, snapshot)| snapshot);
-        if wake {
-            self.wake();
+        if let Some(own) = own {
+            self.schedule(self.now(), own);
         }
         snapshot
     }
@@ -276,12 +311,13 @@ impl Registry {
         port: u16,
         m: Modification,
     ) -> Result<Option<ServiceRecord>, Refusal> {
-        let wake = self.has_short_timeouts(&m.metadata);
+        // Timeouts of its own count from its last beat, maybe long ago: due at once, maybe.
+        let own = metadata_timeout(&m.metadata).is_some();
         let outcome = self.change(namespace, grouped, false, |s, _| {
             s.modify(self.identity, cluster, ip, port, m)
         });
-        if wake {
-            self.wake();
+        if own {
+            self.schedule(self.now(), 0);
         }
         match outcome {
             None => Err(Refusal::ServiceNotFound),
@@ -304,11 +340,7 @@ impl Registry {
         body: Option<Registration>,
     ) -> (Beat, Option<ServiceRecord>) {
         let create = body.is_some();
-        // Only a beat that registers can bring new deadlines; beats are too frequent to wake
-        // the loop each time.
-        let wake = body
-            .as_ref()
-            .is_some_and(|b| b.ephemeral && self.has_short_timeouts(&b.metadata));
+        let own = body.as_ref().and_then(own_timeout);
         let mut registered = false;
         let outcome = self.change(namespace, grouped, create, |s, now| {
             match (s.beat(self.identity, cluster, ip, port, now), body) {
@@ -324,8 +356,8 @@ impl Registry {
                 (beat, _) => beat,
             }
         });
-        if wake && registered {
-            self.wake();
+        if let (Some(own), true) = (own, registered) {
+            self.schedule(self.now(), own);
         }
         match outcome {
             Some((beat, snapshot)) => (beat, snapshot),
@@ -379,6 +411,8 @@ impl Registry {
                 }
                 let now = self.now();
                 state.subscribe(addr, query.clusters, now, self.timings.subscriber_ttl);
+                // It may have created the service: its cleanup comes no sooner than this.
+                self.schedule(now, EMPTY_SERVICE_TTL);
             }
             return service.render(&mut state, query);
         }
@@ -547,7 +581,9 @@ impl Registry {
 
     /// Applies the health rules to every ephemeral instance and drops implicit services that
     /// stayed empty; returns when the next thing is due (registry clock), if anything is.
-    pub(crate) fn expire(&self) -> Option<u64> {
+    pub(crate) fn expire(&self) -> Scan {
+        self.scans.fetch_add(1, Ordering::Relaxed);
+        let at = self.now();
         let services: Vec<Arc<Service>> = {
             let map = self
                 .namespaces
@@ -562,6 +598,7 @@ impl Registry {
         } = self.timings;
         let mut next: Option<u64> = None;
         let mut due = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
+        let mut shortest_timeout = health_timeout.min(expire_timeout);
         let mut empty = Vec::new();
         for service in services {
             let now = self.now();
@@ -569,7 +606,9 @@ impl Registry {
             if state.removed {
                 continue;
             }
-            if let Some(at) = state.expire(now, health_timeout, expire_timeout) {
+            if let Some(at) =
+                state.expire(now, health_timeout, expire_timeout, &mut shortest_timeout)
+            {
                 due(at);
             }
             let changed = state.settle(now, wall_ms());
@@ -593,7 +632,11 @@ impl Registry {
         for service in empty {
             self.drop_if_empty(&service);
         }
-        next
+        Scan {
+            at,
+            next,
+            shortest_timeout,
+        }
     }
 
     fn drop_if_empty(&self, service: &Arc<Service>) {
@@ -680,6 +723,22 @@ impl Registry {
         });
         all
     }
+}
+
+/// The shortest timeout an ephemeral registration sets for itself in its metadata.
+fn own_timeout(reg: &Registration) -> Option<u64> {
+    reg.ephemeral
+        .then(|| metadata_timeout(&reg.metadata))
+        .flatten()
+}
+
+/// The shortest of the timeouts `metadata` sets (`preserved.heart.beat.timeout`,
+/// `preserved.ip.delete.timeout`).
+fn metadata_timeout(metadata: &Metadata) -> Option<u64> {
+    [HEALTH_TIMEOUT_KEY, EXPIRE_TIMEOUT_KEY]
+        .iter()
+        .filter_map(|key| metadata.get(*key)?.trim().parse::<u64>().ok())
+        .min()
 }
 
 /// Wall-clock milliseconds since the epoch (`lastRefTime`).
@@ -941,7 +1000,7 @@ mod tests {
         persistent.ephemeral = false;
         r.register(NS, SVC, persistent);
         changes.lock().unwrap().clear();
-        let next = r.expire();
+        let next = r.expire().next;
         assert!(next.is_some());
         assert_eq!(changes.lock().unwrap().len(), 1, "one change, pushed once");
         let info = list(&r, all());
@@ -973,16 +1032,16 @@ mod tests {
     fn expiry_deadlines_follow_the_beats() {
         let mut s = ServiceState::default();
         s.register(reg("DEFAULT", "1.1.1.1", 80), 1_000, Identity::PerCluster);
-        assert_eq!(s.expire(1_000, 100, 300), Some(1_100));
-        assert_eq!(s.expire(1_150, 100, 300), Some(1_300));
+        assert_eq!(s.expire(1_000, 100, 300, &mut { u64::MAX }), Some(1_100));
+        assert_eq!(s.expire(1_150, 100, 300, &mut { u64::MAX }), Some(1_300));
         assert!(s.settle(1_150, 1));
         assert_eq!(
             s.beat(Identity::PerCluster, "DEFAULT", "1.1.1.1", 80, 1_200),
             Beat::Accepted(None)
         );
         assert!(s.settle(1_200, 2), "healing is a change");
-        assert_eq!(s.expire(1_250, 100, 300), Some(1_300));
-        assert_eq!(s.expire(1_500, 100, 300), None);
+        assert_eq!(s.expire(1_250, 100, 300, &mut { u64::MAX }), Some(1_300));
+        assert_eq!(s.expire(1_500, 100, 300, &mut { u64::MAX }), None);
         assert_eq!(s.len(), 0);
     }
 
@@ -1000,10 +1059,10 @@ mod tests {
             .metadata
             .insert(HEALTH_TIMEOUT_KEY.into(), "soon".into());
         s.register(broken, 1_000, Identity::PerCluster);
-        assert_eq!(s.expire(1_000, 100, 300), Some(1_050));
-        assert_eq!(s.expire(1_050, 100, 300), Some(1_080));
+        assert_eq!(s.expire(1_000, 100, 300, &mut { u64::MAX }), Some(1_050));
+        assert_eq!(s.expire(1_050, 100, 300, &mut { u64::MAX }), Some(1_080));
         assert_eq!(
-            s.expire(1_080, 100, 300),
+            s.expire(1_080, 100, 300, &mut { u64::MAX }),
             Some(1_100),
             "an unreadable value is ignored"
         );
@@ -1021,11 +1080,12 @@ mod tests {
         assert_eq!(beat, Beat::Accepted(Some(1234)));
         let light = r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0;
         assert_eq!(light, Beat::Accepted(Some(1234)));
-        let mut short = Metadata::new();
-        short.insert(HEALTH_TIMEOUT_KEY.into(), "100".into());
-        assert!(r.has_short_timeouts(&short));
-        short.insert(HEALTH_TIMEOUT_KEY.into(), "20000".into());
-        assert!(!r.has_short_timeouts(&short));
+        let mut own = Metadata::new();
+        own.insert(HEALTH_TIMEOUT_KEY.into(), "100".into());
+        own.insert(EXPIRE_TIMEOUT_KEY.into(), "x".into());
+        assert_eq!(metadata_timeout(&own), Some(100));
+        own.insert(EXPIRE_TIMEOUT_KEY.into(), "70".into());
+        assert_eq!(metadata_timeout(&own), Some(70));
     }
 
     #[test]
@@ -1143,7 +1203,7 @@ mod tests {
         let (r, _) = registry(15_000, 30_000);
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
-        let due = r.expire().unwrap();
+        let due = r.expire().next.unwrap();
         assert!(due >= EMPTY_SERVICE_TTL);
         assert!(r.find(NS, SVC).is_some());
         // Pretend the time has passed.

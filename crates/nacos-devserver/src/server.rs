@@ -121,6 +121,8 @@ pub struct DevServerBuilder {
     subscriber_ttl: Duration,
     worker_threads: usize,
     version: NacosVersion,
+    max_connections: usize,
+    request_timeout: Duration,
 }
 
 impl Default for DevServerBuilder {
@@ -142,6 +144,8 @@ impl Default for DevServerBuilder {
                 .map_or(2, |n| n.get())
                 .min(4),
             version: NacosVersion::default(),
+            max_connections: 512,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -163,6 +167,8 @@ impl fmt::Debug for DevServerBuilder {
             .field("subscriber_ttl", &self.subscriber_ttl)
             .field("worker_threads", &self.worker_threads)
             .field("version", &self.version)
+            .field("max_connections", &self.max_connections)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -227,7 +233,8 @@ impl DevServerBuilder {
         self
     }
 
-    /// How long an issued token stays valid (`tokenTtl`, announced in whole seconds).
+    /// How long an issued token stays valid (`tokenTtl`, announced in whole seconds). Longer
+    /// than 100 years (`Duration::MAX` as "forever") is clamped to 100 years.
     ///
     /// Defaults to 18000 s (5 h), as official servers.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
@@ -282,6 +289,27 @@ impl DevServerBuilder {
     /// Defaults to [`NacosVersion::V2`].
     pub fn nacos_version(mut self, version: NacosVersion) -> Self {
         self.version = version;
+        self
+    }
+
+    /// How many connections are served at once. At the cap, a new connection is still taken:
+    /// the connection that has waited longest for a request (idle, or sending its request
+    /// slowly) is closed to make room, so a flood of slow or idle connections cannot lock other
+    /// clients out. Only when every connection is busy answering does a newcomer get 503.
+    ///
+    /// Defaults to 512.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a request may take to arrive: its head within this time of the connection's
+    /// last answer (or of its start: an idle connection is closed after it), then its body
+    /// within this time of its head (else 408, and the connection is closed).
+    ///
+    /// Defaults to 30 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -369,6 +397,8 @@ impl DevServerBuilder {
                     version: self.version,
                 },
                 store,
+                connections: Arc::new(crate::connections::Connections::new(self.max_connections)),
+                request_timeout: self.request_timeout,
             });
             runtime.spawn(http::serve(listener, shared));
             push_addr

@@ -660,8 +660,15 @@ impl ServiceState {
 
     /// Marks ephemeral instances unhealthy after `health` ms without a beat and removes them
     /// after `expire` ms (unless their metadata sets their own timeouts); returns the next
-    /// instant (registry clock) something is due.
-    pub(crate) fn expire(&mut self, now: u64, health: u64, expire: u64) -> Option<u64> {
+    /// instant (registry clock) something is due, and lowers `shortest` to the shortest timeout
+    /// of the instances it keeps.
+    pub(crate) fn expire(
+        &mut self,
+        now: u64,
+        health: u64,
+        expire: u64,
+        shortest: &mut u64,
+    ) -> Option<u64> {
         let mut next: Option<u64> = None;
         let ServiceState {
             clusters,
@@ -697,6 +704,7 @@ impl ServiceState {
                     *checksum = checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
                     *changed = true;
                 }
+                *shortest = (*shortest).min(health.min(expire));
                 let due = if r.healthy {
                     r.last_beat.saturating_add(health.min(expire))
                 } else {

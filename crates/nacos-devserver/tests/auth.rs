@@ -119,3 +119,22 @@ fn tokens_expire() {
     );
     assert_eq!(body, "caused: token expired!;");
 }
+
+/// A huge token TTL (`--token-ttl 18446744073709551615`, `Duration::MAX`) is clamped: logins
+/// answer, announce a TTL every client can add to its clock, and the tokens work.
+#[test]
+fn huge_token_ttls_are_clamped() {
+    for ttl in [Duration::from_secs(u64::MAX), Duration::MAX] {
+        let api = Api::with(DevServer::builder().auth("nacos", "pw").token_ttl(ttl));
+        for _ in 0..2 {
+            let (status, answer) = login(&api, "/nacos/v1/auth/login", "pw");
+            assert_eq!(status, 200, "{answer}");
+            let announced = answer["tokenTtl"].as_i64().unwrap();
+            assert_eq!(announced, 100 * 365 * 24 * 3600, "100 years");
+            let token = answer["accessToken"].as_str().unwrap();
+            let (status, _) =
+                api.call("GET", LIST, &[("serviceName", "s"), ("accessToken", token)]);
+            assert_eq!(status, 200);
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::lenient;
+use crate::wire::lenient;
 
 /// Beat answer code: the beat was accepted.
 pub const BEAT_OK: i64 = 10200;

@@ -19,18 +19,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::background::Background;
+use crate::calls::deregister::DeregisterInstance;
+use crate::calls::get::GetInstance;
+use crate::calls::heartbeat_request::SendHeartbeat;
+use crate::calls::list::ListInstances;
+use crate::calls::modify::ModifyInstance;
+use crate::calls::params::{InstanceKey, ServiceKey};
+use crate::calls::register::RegisterInstance;
 use crate::client_builder::NamingClientBuilder;
-use crate::deregister::DeregisterInstance;
 use crate::error::Error;
-use crate::get::GetInstance;
-use crate::heartbeat_request::SendHeartbeat;
-use crate::list::ListInstances;
-use crate::modify::ModifyInstance;
-use crate::params::{InstanceKey, ServiceKey};
-use crate::register::RegisterInstance;
-use crate::server_list::ServerAddr;
-use crate::transport::Transport;
+use crate::live::background::Background;
+use crate::wire::server_list::ServerAddr;
+use crate::wire::transport::Transport;
 
 /// A blocking Nacos naming client: register, deregister, modify, list and get instances, and
 /// send heartbeats.
@@ -55,7 +55,7 @@ pub struct NamingClient {
     pub(crate) inner: Arc<ClientInner>,
     /// Held by the clones and nothing else: dropping the last one stops the background
     /// threads at once, even while one of them briefly holds `inner`.
-    pub(crate) _clones: Arc<crate::background::Clones>,
+    pub(crate) _clones: Arc<crate::live::background::Clones>,
 }
 
 /// The state all clones of a client share.

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use ureq::tls::{parse_pem, Certificate, PemItem};
 
-use crate::auth::{AccessKey, Auth, Login};
-use crate::background::{self, BackgroundConfig};
+use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::server_list::{parse_server_addresses, ServerAddr};
-use crate::transport::{Transport, TransportConfig};
-use crate::validate;
+use crate::live::background::{self, BackgroundConfig};
+use crate::wire::auth::{AccessKey, Auth, Login};
+use crate::wire::server_list::{parse_server_addresses, ServerAddr};
+use crate::wire::transport::{Transport, TransportConfig};
 
 /// The `User-Agent` sent unless [`NamingClientBuilder::user_agent`] says otherwise.
 pub(crate) const DEFAULT_USER_AGENT: &str =

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lenient;
+use crate::wire::lenient;
 
 /// The default cluster name servers use when none is given.
 pub const DEFAULT_CLUSTER: &str = "DEFAULT";

@@ -142,40 +142,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod auth;
-mod background;
 mod beat_info;
-mod builder_setters;
+mod calls;
 mod client;
 mod client_builder;
-mod deregister;
-mod disk_cache;
+mod deadline;
 mod error;
-mod get;
-mod heartbeat;
-mod heartbeat_request;
 mod instance;
-mod lenient;
-mod list;
-mod modify;
-mod notifier;
-mod params;
-mod poller;
-mod push_receiver;
+mod live;
 mod random;
-mod register;
-mod select;
-mod server_list;
 mod service_event;
 mod service_info;
-mod service_list;
-mod signature;
-mod subscribe;
-mod subscriber;
-mod subscription;
-mod transport;
-mod validate;
-mod worker;
+mod wire;
 
 // Compiles and runs every Rust example of the README with `cargo test --doc`, so the README
 // cannot drift from the API.
@@ -183,20 +161,25 @@ mod worker;
 #[doc = include_str!("../../../README.md")]
 mod readme_examples {}
 
+// The crate's own README, shown on its crates.io page.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme_examples {}
+
 pub use beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
+pub use calls::deregister::DeregisterInstance;
+pub use calls::get::GetInstance;
+pub use calls::heartbeat_request::SendHeartbeat;
+pub use calls::list::ListInstances;
+pub use calls::modify::ModifyInstance;
+pub use calls::register::RegisterInstance;
+pub use calls::select::SelectInstance;
+pub use calls::service_list::{ListServices, ServiceList};
+pub use calls::subscribe::{Subscribe, Unsubscribe};
 pub use client::NamingClient;
 pub use client_builder::NamingClientBuilder;
-pub use deregister::DeregisterInstance;
 pub use error::{Attempt, Error, RequestFailure};
-pub use get::GetInstance;
-pub use heartbeat_request::SendHeartbeat;
 pub use instance::{Instance, DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE};
-pub use list::ListInstances;
-pub use modify::ModifyInstance;
-pub use register::RegisterInstance;
-pub use select::SelectInstance;
+pub use live::subscription::ListenerId;
 pub use service_event::ServiceEvent;
 pub use service_info::{grouped_name, ServiceInfo, GROUP_SEPARATOR};
-pub use service_list::{ListServices, ServiceList};
-pub use subscribe::{Subscribe, Unsubscribe};
-pub use subscription::ListenerId;

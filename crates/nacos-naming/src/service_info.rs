@@ -1,9 +1,12 @@
 //! A service and its instances: the list answer and the push payload.
 
-use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::instance::{Instance, DEFAULT_GROUP};
-use crate::lenient;
+use crate::wire::lenient;
 
 /// Separates the group from the service name in Nacos's grouped names (`group@@service`).
 pub const GROUP_SEPARATOR: &str = "@@";
@@ -14,8 +17,8 @@ pub const GROUP_SEPARATOR: &str = "@@";
 /// (official 2.x sends `name` as `group@@service`). Every field but `hosts` is optional on the
 /// wire, unknown fields are ignored and `checksum` may be a string or a number. It serializes
 /// in the official 2.x form, with `name` grouped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "WireServiceInfo", into = "WireServiceInfo")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "WireServiceInfo")]
 pub struct ServiceInfo {
     /// The service name, without its group.
     pub name: String,
@@ -95,6 +98,37 @@ struct WireServiceInfo {
     reach_protection_threshold: bool,
 }
 
+/// Only a JSON object is a list answer: `[]`, a number or a string is an error, never a service
+/// without instances.
+impl<'de> Deserialize<'de> for ServiceInfo {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ServiceInfo, D::Error> {
+        lenient::object::<D, WireServiceInfo>(d).map(ServiceInfo::from)
+    }
+}
+
+/// Whether duplicate hosts were reported already: a server that sends them does so in every
+/// answer, and one warning says all there is to say.
+static DUPLICATES_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps the first of hosts with the same identity (ip, port, cluster), as a server that lists
+/// one twice means it once; duplicates would count twice in weighted selection and in events.
+fn drop_duplicate_hosts(service: &str, hosts: &mut Vec<Instance>) {
+    let before = hosts.len();
+    let mut seen = HashSet::with_capacity(before);
+    hosts.retain(|h| seen.insert((h.ip.clone(), h.port, h.cluster_name.clone())));
+    let dropped = before - hosts.len();
+    if dropped > 0 {
+        if DUPLICATES_REPORTED.swap(true, Ordering::Relaxed) {
+            log::debug!("dropped {dropped} duplicate hosts in an answer for {service}");
+        } else {
+            log::warn!(
+                "dropped {dropped} duplicate hosts in an answer for {service} (ip, port and \
+                 cluster listed twice); further duplicates are logged at debug level"
+            );
+        }
+    }
+}
+
 fn default_cache_millis() -> u64 {
     3000
 }
@@ -115,12 +149,14 @@ impl From<WireServiceInfo> for ServiceInfo {
             (true, false) => group,
             (true, true) => DEFAULT_GROUP.to_owned(),
         };
+        let mut hosts = w.hosts;
+        drop_duplicate_hosts(&grouped_name(&group_name, &name), &mut hosts);
         ServiceInfo {
             name,
             group_name,
             clusters: w.clusters,
             cache_millis: w.cache_millis,
-            hosts: w.hosts,
+            hosts,
             last_ref_time: w.last_ref_time,
             checksum: w.checksum,
             all_ips: w.all_ips,
@@ -192,6 +228,35 @@ mod tests {
         assert_eq!(json["allIPs"], false);
         let back: ServiceInfo = serde_json::from_value(json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn an_answer_that_is_not_an_object_is_an_error_not_an_empty_list() {
+        for bad in ["[]", "[\"svc\"]", "0", "\"svc\"", "null", "true"] {
+            assert!(serde_json::from_str::<ServiceInfo>(bad).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<ServiceInfo>(serde_json::from_str(bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(serde_json::from_str::<ServiceInfo>("{}").is_ok());
+    }
+
+    #[test]
+    fn duplicate_hosts_are_dropped() {
+        let json = r#"{"name":"svc","hosts":[{"ip":"1.1.1.1","port":80},
+            {"ip":"1.1.1.1","port":80,"weight":5},{"ip":"1.1.1.1","port":80,"clusterName":"B"},
+            {"ip":"1.1.1.1","port":81}]}"#;
+        let s: ServiceInfo = serde_json::from_str(json).unwrap();
+        let hosts: Vec<_> = s
+            .hosts
+            .iter()
+            .map(|h| (h.port, h.cluster_name.as_str(), h.weight))
+            .collect();
+        assert_eq!(
+            hosts,
+            vec![(80, "DEFAULT", 1.0), (80, "B", 1.0), (81, "DEFAULT", 1.0)]
+        );
     }
 
     #[test]
