@@ -44,6 +44,10 @@ struct Cli {
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
+    /// Push to the `clientIP` a list call names, not to the address the call came from (only
+    /// where every client is trusted: anyone could aim pushes at a third party).
+    #[arg(long)]
+    push_to_client_ip: bool,
     /// The official server line to behave as: 1.4, 2, 3.1 or 3.2 (identity rules, the APIs
     /// answered and how).
     #[arg(long, env = "NACOS_DEVSERVER_VERSION", default_value = "2")]
@@ -77,6 +81,7 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .max_connections(cli.max_connections)
         .request_timeout(cli.request_timeout)
         .push(!cli.no_push)
+        .push_to_client_ip(cli.push_to_client_ip)
         .nacos_version(cli.nacos_version);
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);

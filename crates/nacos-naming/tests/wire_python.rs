@@ -742,6 +742,13 @@ fn login_once_then_the_token_on_every_call() {
         .collect();
     assert!(calls.len() >= 6, "{calls:?}");
     for call in calls {
-        assert_eq!(call.param("accessToken"), Some(TOKEN), "{call:?}");
+        // In a header, not the URL, where access logs would keep it.
+        assert_eq!(call.param("accessToken"), None, "{call:?}");
+        let bearer = format!("Bearer {TOKEN}");
+        assert_eq!(
+            call.authorization.as_deref(),
+            Some(bearer.as_str()),
+            "{call:?}"
+        );
     }
 }

@@ -23,6 +23,9 @@ impl NamingClient {
     ///
     /// Listeners run on the client's `nacos-notify` threads, one event at a time and in order
     /// for each listener; a listener that panics or blocks holds up no other listener. A
+    /// listener still running when more changes arrive is called once more afterwards, with
+    /// the newest list and what changed since the list it last received: it never falls
+    /// behind the current list, and a flood of changes costs no memory while it runs. A
     /// listener that captures a clone of this client keeps the client alive until it is
     /// unsubscribed.
     ///

@@ -1,11 +1,17 @@
 //! Calls listeners on `nacos-notify` threads, never on the thread that received the change.
 //!
-//! Each listener has a mailbox: its events in order, handed to one notify thread at a time, so
-//! a listener sees its events in order and never concurrently with itself. Listeners take turns
-//! (one event, then to the back of the line), a small pool of threads serves them, and a
-//! panic is caught: a listener that panics or blocks holds up only itself (and, while it
-//! blocks, one thread of the pool). A listener that falls far behind has its backlog folded
-//! into one event, so memory stays bounded and what it is told stays true.
+//! Each listener has a mailbox handed to one notify thread at a time, so a listener sees its
+//! events in order and never concurrently with itself. Listeners take turns (one event, then
+//! to the back of the line), a small pool of threads serves them, and a panic is caught: a
+//! listener that panics or blocks holds up only itself (and, while it blocks, one thread of the
+//! pool).
+//!
+//! A mailbox holds at most one event, as watch APIs do: a change arriving while the last one is
+//! still waiting replaces it, and the listener is told the newest list and what changed since
+//! the list it last received (computed when it is delivered, so a flood of changes costs one
+//! pointer swap each). A listener that falls behind misses intermediate lists, never the
+//! current one, and memory is bounded by the number of listeners, not by how fast lists
+//! change or how many pushes arrive.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
@@ -18,9 +24,6 @@ use crate::service_event::ServiceEvent;
 
 /// A user's subscription callback.
 pub(crate) type Listener = dyn Fn(&ServiceEvent) + Send + Sync + 'static;
-
-/// Events waiting for one listener beyond this are folded into one.
-const BACKLOG_LIMIT: usize = 256;
 
 /// The notify threads and the listeners' mailboxes.
 pub(crate) struct Notifier {
@@ -45,7 +48,11 @@ struct State {
 
 struct Mailbox {
     listener: Arc<Listener>,
-    queue: VecDeque<Arc<ServiceEvent>>,
+    /// The newest event not yet delivered.
+    pending: Option<Arc<ServiceEvent>>,
+    /// Whether `pending` replaced an event the listener never received: its change then is
+    /// not relative to what the listener knows, and is worked out again at delivery.
+    skipped: bool,
     /// The last event handed to the listener: what it believes the service looks like.
     last: Option<Arc<ServiceEvent>>,
     /// In `ready`, or being delivered: either way a thread will look at it again.
@@ -70,7 +77,8 @@ impl Notifier {
             id,
             Mailbox {
                 listener,
-                queue: VecDeque::new(),
+                pending: None,
+                skipped: false,
                 last: None,
                 scheduled: false,
             },
@@ -84,7 +92,8 @@ impl Notifier {
         state.ready.retain(|r| *r != id);
     }
 
-    /// Queues `event` for listener `id`, starting a thread if every thread is busy.
+    /// Leaves `event` for listener `id` (replacing one it has not received yet), starting a
+    /// thread if every thread is busy.
     pub(crate) fn send(&self, id: ListenerId, event: Arc<ServiceEvent>) {
         let mut state = self.shared.lock();
         if state.stopping {
@@ -93,11 +102,10 @@ impl Notifier {
         let Some(mailbox) = state.mailboxes.get_mut(&id) else {
             return;
         };
-        mailbox.queue.push_back(event);
-        if mailbox.queue.len() > BACKLOG_LIMIT {
-            mailbox.fold_backlog();
+        if mailbox.pending.replace(event).is_some() {
+            mailbox.skipped = true;
         }
-        if mailbox.scheduled || mailbox.queue.is_empty() {
+        if mailbox.scheduled {
             return;
         }
         mailbox.scheduled = true;
@@ -135,20 +143,23 @@ impl Drop for Notifier {
     }
 }
 
-impl Mailbox {
-    /// Replaces the backlog by one event from what the listener last saw to the newest list.
-    fn fold_backlog(&mut self) {
-        let Some(newest) = self.queue.back() else {
-            return;
-        };
-        let newest = newest.service.clone();
-        let folded = match &self.last {
-            None => Some(ServiceEvent::initial(newest)),
-            Some(last) => ServiceEvent::between(&last.service, newest),
-        };
-        self.queue.clear();
-        self.queue.extend(folded.map(Arc::new));
+/// The event to deliver for `pending`: itself, or, when it replaced events the listener never
+/// received, the change from the list the listener `last` received to the newest one (`None`
+/// when the changes cancelled out).
+fn catch_up(
+    pending: Arc<ServiceEvent>,
+    skipped: bool,
+    last: Option<&ServiceEvent>,
+) -> Option<Arc<ServiceEvent>> {
+    if !skipped {
+        return Some(pending);
     }
+    let newest = pending.service.clone();
+    let event = match last {
+        None => ServiceEvent::initial(newest),
+        Some(last) => ServiceEvent::between(&last.service, newest)?,
+    };
+    Some(Arc::new(event))
 }
 
 impl Shared {
@@ -172,25 +183,33 @@ impl Shared {
             let Some(mailbox) = state.mailboxes.get_mut(&id) else {
                 continue;
             };
-            let Some(event) = mailbox.queue.pop_front() else {
+            let Some(pending) = mailbox.pending.take() else {
                 mailbox.scheduled = false;
                 continue;
             };
-            mailbox.last = Some(event.clone());
+            let skipped = std::mem::take(&mut mailbox.skipped);
+            let last = mailbox.last.clone();
             let listener = mailbox.listener.clone();
             drop(state);
 
-            let call = panic::catch_unwind(AssertUnwindSafe(|| listener(&event)));
-            if call.is_err() {
-                log::error!(
-                    "a listener of {} panicked; it stays subscribed",
-                    event.service.grouped_name()
-                );
+            // Outside the lock: a catch-up compares two whole lists.
+            let event = catch_up(pending, skipped, last.as_deref());
+            if let Some(event) = &event {
+                let call = panic::catch_unwind(AssertUnwindSafe(|| listener(event)));
+                if call.is_err() {
+                    log::error!(
+                        "a listener of {} panicked; it stays subscribed",
+                        event.service.grouped_name()
+                    );
+                }
             }
 
             state = self.lock();
             if let Some(mailbox) = state.mailboxes.get_mut(&id) {
-                if mailbox.queue.is_empty() {
+                if event.is_some() {
+                    mailbox.last = event;
+                }
+                if mailbox.pending.is_none() {
                     mailbox.scheduled = false;
                 } else {
                     // To the back of the line: other listeners get their turn first.
@@ -244,10 +263,16 @@ mod tests {
         for len in 0..50u16 {
             n.send(ListenerId(1), event(&(0..len).collect::<Vec<_>>()));
         }
-        for len in 0..50 {
+        // In order, the newest last; lists replaced while the listener ran are skipped.
+        let mut previous = None;
+        loop {
             let (got, thread) = rx.recv_timeout(WAIT).unwrap();
-            assert_eq!(got, len);
+            assert!(previous < Some(got), "{previous:?} then {got}");
             assert_eq!(thread.as_deref(), Some("nacos-notify"));
+            previous = Some(got);
+            if got == 49 {
+                break;
+            }
         }
         assert!(n.stop(WAIT).is_empty());
     }
@@ -264,8 +289,6 @@ mod tests {
         for port in 1..=3 {
             n.send(ListenerId(1), event(&[port]));
             n.send(ListenerId(2), event(&[port]));
-        }
-        for port in 1..=3 {
             assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![port]);
         }
         assert!(n.stop(WAIT).is_empty());
@@ -288,8 +311,6 @@ mod tests {
         n.send(ListenerId(1), event(&[2]));
         for port in 1..=20 {
             n.send(ListenerId(2), event(&[port]));
-        }
-        for port in 1..=20 {
             assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![port]);
         }
         // Stopping does not wait forever for the blocked listener.
@@ -310,24 +331,54 @@ mod tests {
     }
 
     #[test]
-    fn a_backlog_folds_into_one_true_event() {
-        let mut mailbox = Mailbox {
-            listener: Arc::new(|_: &ServiceEvent| {}),
-            queue: VecDeque::new(),
-            last: Some(event(&[1, 2])),
-            scheduled: true,
-        };
-        mailbox.queue.push_back(event(&[1, 2, 3]));
-        mailbox.queue.push_back(event(&[2, 3]));
-        mailbox.fold_backlog();
-        let folded = mailbox.queue.pop_front().unwrap();
-        assert!(mailbox.queue.is_empty());
+    fn a_catch_up_tells_the_change_since_the_last_list_received() {
         let ports = |v: &[Instance]| v.iter().map(|i| i.port).collect::<Vec<_>>();
+        let last = event(&[1, 2]);
+        let newest = event(&[2, 3]);
+        let as_is = catch_up(newest.clone(), false, Some(&last)).unwrap();
+        assert!(Arc::ptr_eq(&as_is, &newest));
+        let folded = catch_up(newest.clone(), true, Some(&last)).unwrap();
+        assert_eq!(ports(&folded.service.hosts), vec![2, 3]);
         assert_eq!(ports(&folded.added), vec![3]);
         assert_eq!(ports(&folded.removed), vec![1]);
+        let first = catch_up(newest, true, None).unwrap();
+        assert_eq!(ports(&first.added), vec![2, 3]);
         // Back where the listener started: nothing to tell.
-        mailbox.queue.push_back(event(&[1, 2]));
-        mailbox.fold_backlog();
-        assert!(mailbox.queue.is_empty());
+        assert!(catch_up(event(&[1, 2]), true, Some(&last)).is_none());
+    }
+
+    #[test]
+    fn a_sleeping_listener_under_a_flood_holds_one_event_and_gets_the_newest() {
+        let n = Notifier::new(1);
+        let (release, asleep) = mpsc::channel::<()>();
+        let asleep = Mutex::new(asleep);
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        n.add(
+            ListenerId(1),
+            Arc::new(move |e: &ServiceEvent| {
+                let ports = |v: &[Instance]| v.iter().map(|i| i.port).collect::<Vec<_>>();
+                let seen = (ports(&e.service.hosts), ports(&e.added), ports(&e.removed));
+                let _ = tx.lock().unwrap().send(seen);
+                let _ = asleep.lock().unwrap().recv();
+            }),
+        );
+        n.send(ListenerId(1), event(&[1]));
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), (vec![1], vec![1], vec![]));
+        // The listener sleeps in its first call while 10,000 lists arrive.
+        for port in 2..10_002u16 {
+            n.send(ListenerId(1), event(&[port, port.wrapping_add(1)]));
+        }
+        {
+            let state = n.shared.lock();
+            let mailbox = &state.mailboxes[&ListenerId(1)];
+            assert!(mailbox.pending.is_some() && mailbox.skipped);
+        }
+        release.send(()).unwrap();
+        let newest = (vec![10_001, 10_002], vec![10_001, 10_002], vec![1]);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), newest);
+        release.send(()).unwrap();
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        assert!(n.stop(WAIT).is_empty());
     }
 }

@@ -5,6 +5,14 @@
 //! to a cap (a 64 KiB datagram must not become gigabytes), anything that does not parse is
 //! dropped, and a list older than the one held is acked but not applied (the registry decides
 //! that, as for every list). An accepted list takes the same path as a poll's answer.
+//!
+//! What is checked: the source address is a configured server's (not its port: official
+//! servers push from an ephemeral one), the list is of a subscribed service and clusters, and
+//! its `lastRefTime` is not from the future (see the registry). What cannot be checked: a push
+//! carries no signature, so any process on a server's host, or anyone who can forge a UDP
+//! source address on the path, can send a list that passes. Such a list lasts until the next
+//! poll of the service (its `cacheMillis`, or the configured poll interval), whose answer always
+//! replaces it; turn pushes off (`udp_push(false)`) where that window matters.
 
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};

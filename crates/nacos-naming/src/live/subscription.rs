@@ -5,10 +5,16 @@
 //! through [`Registry::apply`]: drop it if it is older than what is held, compute the change
 //! ([`ServiceEvent::between`]), store it, queue the event for each listener. One place decides
 //! what changed, under one lock, so listeners see changes in the order they were applied.
+//!
+//! Pushes are ordered by their `lastRefTime`, which a sender sets as it likes: a push stamped
+//! more than [`FUTURE_TOLERANCE_MS`] ahead of this host's clock is dropped (an `i64::MAX` would
+//! otherwise make every genuine push look older), and a held list stamped that far ahead
+//! orders nothing. A push that lies within the tolerance is undone by the next poll, which
+//! always wins.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::deadline;
 use crate::live::disk_cache::DiskCache;
@@ -77,6 +83,19 @@ pub(crate) fn canonical_clusters<S: AsRef<str>>(clusters: impl IntoIterator<Item
     list.sort();
     list.dedup();
     list.join(",")
+}
+
+/// How far ahead of this host's clock a push may be stamped: clocks kept by NTP differ by far
+/// less. A server whose clock is further ahead has its pushes dropped, and its lists arrive by
+/// polling instead.
+pub(crate) const FUTURE_TOLERANCE_MS: i64 = 60_000;
+
+/// This host's clock in epoch milliseconds, as servers stamp lists.
+pub(crate) fn now_millis() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// How lists are accepted and polled.
@@ -289,8 +308,18 @@ impl Registry {
         let Some(entry) = state.entries.get_mut(key) else {
             return Applied::Unknown;
         };
+        let horizon = now_millis().saturating_add(FUTURE_TOLERANCE_MS);
+        if origin == Origin::Push && new.last_ref_time > horizon {
+            log::debug!(
+                "dropped a push for {} stamped {} ms ahead of this host's clock",
+                key.grouped_name(),
+                new.last_ref_time
+                    .saturating_sub(horizon - FUTURE_TOLERANCE_MS)
+            );
+            return Applied::Ignored;
+        }
         if let Some(held) = &entry.held {
-            let older = new.last_ref_time < held.last_ref_time;
+            let older = held.last_ref_time <= horizon && new.last_ref_time < held.last_ref_time;
             let stale = match origin {
                 // A poll answer is the freshest list of the server that gave it, unless a
                 // push came in while it was on its way and is newer still. Comparing polls
@@ -572,6 +601,7 @@ mod tests {
         let (l, rx) = recorder();
         r.subscribe(key(), ListenerId(1), l, || None);
         r.apply(&key(), list(&[1], 100), Origin::Push);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![1]);
         assert_eq!(
             r.apply(&key(), list(&[2], 50), Origin::Push),
             Applied::Ignored
@@ -579,13 +609,50 @@ mod tests {
         // A poll started before a newer push arrived is stale too.
         let ticket = r.next_poll().unwrap();
         r.apply(&key(), list(&[3], 200), Origin::Push);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![3]);
         assert_eq!(r.poll_done(ticket, Ok(list(&[4], 150))), Applied::Ignored);
         // A poll without a push in between wins even when its server's clock is behind.
         r.poll_soon(|_| true);
         let ticket = r.next_poll().unwrap();
         assert_eq!(r.poll_done(ticket, Ok(list(&[5], 10))), Applied::Changed);
-        let seen: Vec<_> = (0..3).map(|_| rx.recv_timeout(WAIT).unwrap().0).collect();
-        assert_eq!(seen, vec![vec![1], vec![3], vec![5]]);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![5]);
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+        r.stop(WAIT);
+    }
+
+    #[test]
+    fn a_push_from_the_future_blocks_no_genuine_push_and_polls_heal_lies() {
+        let r = Registry::new(policy(), 1, None);
+        let (l, rx) = recorder();
+        r.subscribe(key(), ListenerId(1), l, || None);
+        let now = now_millis();
+        let push = |ports: &[u16], at: i64| r.apply(&key(), list(ports, at), Origin::Push);
+        assert_eq!(push(&[1], now), Applied::Changed);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![1]);
+        assert_eq!(push(&[9], i64::MAX), Applied::Ignored);
+        assert_eq!(push(&[9], now + 2 * FUTURE_TOLERANCE_MS), Applied::Ignored);
+        assert_eq!(push(&[2], now + 1), Applied::Changed);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![2]);
+
+        // A poll answer stamped far ahead (a server clock off, or a lie) still wins, and
+        // orders no push after it.
+        let ticket = r.next_poll().unwrap();
+        assert_eq!(
+            r.poll_done(ticket, Ok(list(&[3], i64::MAX))),
+            Applied::Changed
+        );
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![3]);
+        assert_eq!(push(&[4], now + 2), Applied::Changed);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![4]);
+
+        // A lie within the tolerance holds until the next poll, which undoes it.
+        assert_eq!(push(&[6], now + FUTURE_TOLERANCE_MS / 2), Applied::Changed);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![6]);
+        assert_eq!(push(&[5], now + 3), Applied::Ignored);
+        r.poll_soon(|_| true);
+        let ticket = r.next_poll().unwrap();
+        assert_eq!(r.poll_done(ticket, Ok(list(&[5], now))), Applied::Changed);
+        assert_eq!(rx.recv_timeout(WAIT).unwrap().0, vec![5]);
         r.stop(WAIT);
     }
 
@@ -595,11 +662,11 @@ mod tests {
         let (l, rx) = recorder();
         r.subscribe(key(), ListenerId(1), l, || None);
         r.apply(&key(), list(&[1], 1), Origin::Push);
+        rx.recv_timeout(WAIT).unwrap();
         assert_eq!(
             r.apply(&key(), list(&[], 2), Origin::Push),
             Applied::Changed
         );
-        rx.recv_timeout(WAIT).unwrap();
         assert_eq!(rx.recv_timeout(WAIT).unwrap(), (vec![], vec![], vec![1]));
         r.stop(WAIT);
 

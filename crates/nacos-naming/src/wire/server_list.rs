@@ -60,8 +60,10 @@ impl fmt::Display for ServerAddr {
 pub(crate) fn parse_server_addresses(list: &str) -> Result<Vec<ServerAddr>, Error> {
     let mut servers: Vec<ServerAddr> = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let server = parse_one(entry)
-            .map_err(|reason| Error::invalid("server_addresses", format!("{entry:?}: {reason}")))?;
+        let server = parse_one(entry).map_err(|reason| {
+            let entry = without_credentials(entry);
+            Error::invalid("server_addresses", format!("{entry:?}: {reason}"))
+        })?;
         if !servers.contains(&server) {
             servers.push(server);
         }
@@ -73,6 +75,19 @@ pub(crate) fn parse_server_addresses(list: &str) -> Result<Vec<ServerAddr>, Erro
         ));
     }
     Ok(servers)
+}
+
+/// `entry` with the user name and password of a URL (`http://user:password@host`) masked: an
+/// error is logged and shown, and must not carry a password along.
+fn without_credentials(entry: &str) -> String {
+    let start = entry.find("://").map_or(0, |i| i + 3);
+    let end = entry[start..]
+        .find(['/', '?', '#'])
+        .map_or(entry.len(), |i| start + i);
+    match entry[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &entry[..start], &entry[start + at..]),
+        None => entry.to_owned(),
+    }
 }
 
 fn parse_one(entry: &str) -> Result<ServerAddr, String> {
@@ -285,5 +300,19 @@ mod tests {
             .map(|_| ServerList::new(parse_server_addresses("a,b,c").unwrap()).try_order()[0])
             .collect();
         assert_eq!(starts.len(), 3);
+    }
+
+    #[test]
+    fn errors_never_echo_credentials() {
+        for entry in [
+            "http://user:PASSWORD@h:8848",
+            "user:PASSWORD@h",
+            "https://a:b:PASSWORD@@h/x?y",
+        ] {
+            let e = parse_server_addresses(entry).unwrap_err().to_string();
+            assert!(!e.contains("PASSWORD") && e.contains("***@"), "{e}");
+        }
+        assert_eq!(without_credentials("h:1"), "h:1");
+        assert_eq!(without_credentials("http://h/p@x"), "http://h/p@x");
     }
 }

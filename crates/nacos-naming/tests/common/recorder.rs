@@ -27,6 +27,8 @@ pub struct Recorded {
     pub query: Vec<(String, String)>,
     /// Form body parameters, decoded, in the order sent.
     pub body: Vec<(String, String)>,
+    /// The `Authorization` header, if sent.
+    pub authorization: Option<String>,
 }
 
 impl Recorded {
@@ -121,6 +123,7 @@ fn serve(stream: TcpStream, log: &Mutex<Log>) {
         let close = received.wants_close();
         let request = Recorded {
             step: String::new(),
+            authorization: received.header("authorization").map(str::to_owned),
             body: received.form(),
             method: received.method,
             path: received.path,
