@@ -96,6 +96,18 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) timeout: Duration,
 
+    /// Server API to speak: learnt per server (auto), or pinned to the V1 open API or the v3
+    /// API of Nacos 3.x
+    #[arg(
+        long,
+        global = true,
+        env = "NACOS_API",
+        value_enum,
+        default_value_t = Api::Auto,
+        value_name = "API"
+    )]
+    pub(crate) api: Api,
+
     /// Output format: aligned tables for people, one JSON object per line for programs
     #[arg(
         long,
@@ -114,6 +126,25 @@ pub(crate) struct GlobalArgs {
     /// Print no warnings on stderr, only errors
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+}
+
+/// Which server API the client speaks (`nacos_naming::ServerApi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Api {
+    // Not doc comments: clap would list them under the flag, one per line.
+    Auto,
+    V1,
+    V3,
+}
+
+impl From<Api> for nacos_naming::ServerApi {
+    fn from(api: Api) -> nacos_naming::ServerApi {
+        match api {
+            Api::Auto => nacos_naming::ServerApi::Auto,
+            Api::V1 => nacos_naming::ServerApi::V1,
+            Api::V3 => nacos_naming::ServerApi::V3,
+        }
+    }
 }
 
 /// How results are printed.
@@ -188,6 +219,11 @@ pub(crate) enum Command {
     /// Pick one healthy instance, weighted at random (select_one_healthy_instance)
     #[command(after_help = SELECT_HELP)]
     Select(SelectArgs),
+
+    /// Show each server: whether it answers, which naming API it serves (V1, v3), its
+    /// version and the round-trip time of one list request
+    #[command(after_help = SERVERS_HELP)]
+    Servers,
 }
 
 /// `SERVICE IP PORT`: which instance.
@@ -489,6 +525,10 @@ const WATCH_HELP: &str = examples!(
 const SERVICES_HELP: &str = examples!(
     "nacosctl services",
     "nacosctl services --group microservices --page 2 --page-size 50 -o json",
+);
+const SERVERS_HELP: &str = examples!(
+    "nacosctl servers --server 10.0.0.1:8848,10.0.0.2:8848",
+    "nacosctl servers -o json",
 );
 const SELECT_HELP: &str = examples!(
     "nacosctl select user-service",

@@ -36,6 +36,7 @@ pub(crate) fn run(global: &GlobalArgs, command: Command) -> Result<Status, Failu
         Command::Watch(args) => watch(&client, args, out),
         Command::Services(args) => services(&client, args, out),
         Command::Select(args) => select(&client, args, out),
+        Command::Servers => servers(&client, out),
     }
 }
 
@@ -52,6 +53,7 @@ fn connect(
         .set_password(global.password.as_ref().map(|p| p.expose().to_owned()))
         .set_access_key(global.access_key.clone())
         .set_secret_key(global.secret_key.as_ref().map(|s| s.expose().to_owned()))
+        .api(global.api.into())
         .timeout(global.timeout)
         .connect_timeout(global.timeout.min(MAX_CONNECT_TIMEOUT))
         .udp_push(subscription.is_some());
@@ -297,4 +299,24 @@ fn select(client: &NamingClient, args: SelectArgs, out: Printer) -> Result<Statu
         })?;
     out.instance(&instance).map_err(Failure::output)?;
     Ok(Status::Success)
+}
+
+/// Succeeds when every server answers with a naming API; a server that does not is shown,
+/// and makes the exit status a failure.
+fn servers(client: &NamingClient, out: Printer) -> Result<Status, Failure> {
+    let reports = client.probe_servers();
+    out.servers(&reports).map_err(Failure::output)?;
+    let silent: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.answered || r.api == "none")
+        .map(|r| r.server.as_str())
+        .collect();
+    if silent.is_empty() {
+        Ok(Status::Success)
+    } else {
+        Err(Failure::other(
+            "not every server answers",
+            format!("no naming API answered on {}", silent.join(", ")),
+        ))
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use nacos_naming::{BeatInfo, Instance, ServiceEvent, ServiceInfo};
+use nacos_naming::{BeatInfo, Instance, ServerReport, ServiceEvent, ServiceInfo};
 use serde::Serialize;
 
 use crate::cli::Output;
@@ -145,6 +145,40 @@ impl Printer {
         }
     }
 
+    /// What each server answered to a probe: one row (or JSON object) per server.
+    pub(crate) fn servers(&self, reports: &[ServerReport]) -> io::Result<()> {
+        match self.format {
+            Output::Json => reports.iter().try_for_each(|r| {
+                json_line(&ServerLine {
+                    server: &r.server,
+                    answered: r.answered,
+                    api: &r.api,
+                    line: &r.line,
+                    version: r.version.as_deref(),
+                    round_trip_ms: r.round_trip.map(|d| d.as_secs_f64() * 1000.0),
+                    error: r.error.as_deref(),
+                })
+            }),
+            Output::Table => {
+                let mut t = Table::new(&["SERVER", "ANSWERS", "API", "VERSION", "RTT", "LINE"]);
+                for r in reports {
+                    t.row([
+                        r.server.clone(),
+                        if r.answered { "yes" } else { "no" }.to_owned(),
+                        r.api.clone(),
+                        r.version.clone().unwrap_or_else(|| "-".to_owned()),
+                        r.round_trip.map_or_else(
+                            || "-".to_owned(),
+                            |d| format!("{:.1}ms", d.as_secs_f64() * 1000.0),
+                        ),
+                        r.error.clone().unwrap_or_else(|| r.line.clone()),
+                    ]);
+                }
+                write_out(&t.render())
+            }
+        }
+    }
+
     /// A page of service names.
     pub(crate) fn services(&self, page: &ServicePage<'_>) -> io::Result<()> {
         match self.format {
@@ -158,6 +192,18 @@ impl Printer {
             }
         }
     }
+}
+
+/// One server of `nacosctl servers -o json`, the round trip in milliseconds.
+#[derive(Serialize)]
+struct ServerLine<'a> {
+    server: &'a str,
+    answered: bool,
+    api: &'a str,
+    line: &'a str,
+    version: Option<&'a str>,
+    round_trip_ms: Option<f64>,
+    error: Option<&'a str>,
 }
 
 const INSTANCE_COLUMNS: [&str; 8] = [

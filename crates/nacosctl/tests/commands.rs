@@ -436,6 +436,45 @@ fn services_are_listed_a_page_at_a_time() {
     assert_eq!(table(default_group.ok()).1, [["other".to_owned()]]);
 }
 
+/// `servers` tells, per server, whether it answers, its API and version; a silent one fails
+/// the run. `--api` pins the API: v1 works on the devserver's V1 API, v3 does not.
+#[test]
+fn servers_shows_each_servers_api_and_api_pins_it() {
+    let server = devserver();
+    let silent = format!("127.0.0.1:{}", nacos_test_support::free_port());
+    let s = &addr(&server);
+    let reports = run(s, &["servers", "-o", "json"]).json();
+    assert_eq!(reports["server"], s.as_str());
+    assert_eq!(reports["answered"], true);
+    assert_eq!(reports["api"], "V1");
+    assert!(reports["round_trip_ms"].as_f64().is_some(), "{reports}");
+    let (header, rows) = table(run(s, &["servers"]).ok());
+    assert_eq!(&header[..3], ["SERVER", "ANSWERS", "API"]);
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][1].as_str()),
+        (s.as_str(), "yes")
+    );
+    let both = run(&format!("{s},{silent}"), &["servers", "-o", "json"]);
+    assert!(!both.status.success());
+    let lines = json_lines(&both.stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["answered"], false);
+    assert!(both.stderr.contains(&silent), "{}", both.stderr);
+
+    run(s, &["register", "svc", "10.0.0.9", "80", "--api", "v1"]).ok();
+    assert_eq!(
+        run(s, &["list", "svc", "--api", "v1", "-o", "json"]).json()["hosts"][0]["ip"],
+        "10.0.0.9"
+    );
+    let pinned = run(s, &["list", "svc", "--api", "v3"]);
+    assert!(
+        !pinned.status.success(),
+        "the devserver's V1 mode has no v3 list"
+    );
+    let bad = run(s, &["list", "svc", "--api", "v2"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.stderr);
+}
+
 /// `select` picks a healthy, enabled instance of weight above 0, and tells when none is.
 #[test]
 fn select_picks_a_qualifying_instance() {
