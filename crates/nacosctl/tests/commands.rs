@@ -117,7 +117,7 @@ fn the_instance_lifecycle_in_tables() {
             "true",
             "true",
             "false",
-            "version=1.0.0,zone=us-west-1a"
+            r#"{"version":"1.0.0","zone":"us-west-1a"}"#
         ]
     );
     assert_aligned(&listed.stdout);
@@ -191,7 +191,10 @@ fn the_instance_lifecycle_in_tables() {
     assert_eq!(rows[0][3], "2");
     // The devserver's default line is 2.x: the modify's metadata is laid over the
     // registration's.
-    assert_eq!(rows[0][7], "status=updated,version=1.0.0,zone=us-west-1a");
+    assert_eq!(
+        rows[0][7],
+        r#"{"status":"updated","version":"1.0.0","zone":"us-west-1a"}"#
+    );
     assert_eq!(rows[0][5], "true", "enabled is kept when not named");
 
     // Disabled instances leave the list; the other flags are kept.
@@ -299,10 +302,10 @@ fn the_instance_lifecycle_in_json() {
     assert_eq!(hosts[0]["weight"], 3.0);
     assert_eq!(hosts[0]["metadata"], serde_json::json!({"k": "v"}));
     assert_eq!(hosts[0]["ephemeral"], true);
-    assert!(
-        listed["checksum"].is_string() && listed["cacheMillis"].is_u64(),
-        "{listed}"
-    );
+    // The same names as `get` and `watch`: the plain service name and its group.
+    assert_eq!(listed["serviceName"], "svc", "{listed}");
+    assert_eq!(listed["groupName"], "DEFAULT_GROUP", "{listed}");
+    assert_eq!(hosts[0]["serviceName"], "svc", "{listed}");
 
     let got = run(
         s,
@@ -311,6 +314,7 @@ fn the_instance_lifecycle_in_json() {
     .json();
     assert_eq!(got["clusterName"], "DEFAULT");
     assert_eq!(got["healthy"], true);
+    assert_eq!(got, hosts[0], "get and list show an instance alike");
 
     let modified = run(
         s,
@@ -425,15 +429,19 @@ fn services_are_listed_a_page_at_a_time() {
     .json();
     let mut names: Vec<Value> = first["services"].as_array().unwrap().clone();
     names.extend(second["services"].as_array().unwrap().iter().cloned());
-    names.sort_by_key(|v| v.as_str().unwrap().to_owned());
+    let mut names: Vec<String> = names
+        .iter()
+        .map(|v| v["serviceName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
     assert_eq!(names, ["alpha", "beta", "gamma"]);
 
     let all = run(s, &["services", "-g", "shop"]);
     let (header, rows) = table(all.ok());
-    assert_eq!(header, ["SERVICE"]);
+    assert_eq!(header, ["SERVICE", "INSTANCES", "HEALTHY"]);
     assert_eq!(rows.len(), 3);
     let default_group = run(s, &["services"]);
-    assert_eq!(table(default_group.ok()).1, [["other".to_owned()]]);
+    assert_eq!(table(default_group.ok()).1[0][0], "other");
 }
 
 /// `servers` tells, per server, whether it answers, its API and version; a silent one fails
@@ -571,7 +579,14 @@ fn invalid_parameters_exit_3() {
         ),
         (&["modify", "svc", "10.0.0.1", "80", "-w", "-1"], "weight"),
         (
-            &["register", "svc", "10.0.0.1", "80", "--metadata", "=v"],
+            &[
+                "register",
+                "svc",
+                "10.0.0.1",
+                "80",
+                "--metadata-json",
+                r#"{"":"v"}"#,
+            ],
             "metadata",
         ),
         (&["register", "svc", "not an ip", "80"], "ip"),
@@ -602,9 +617,66 @@ fn usage_errors_exit_2() {
         &["register", "svc", "10.0.0.1", "port"],
         &["register", "svc", "10.0.0.1", "70000"],
         &["register", "svc", "10.0.0.1", "80", "--metadata", "novalue"],
+        &["register", "svc", "10.0.0.1", "80", "--metadata", "=v"],
         &["register", "svc", "10.0.0.1", "80", "--beat-interval", "1s"],
         &["list", "svc", "--output", "xml"],
-        &["list", "svc", "--timeout", "3h"],
+        &["list", "svc", "--timeout", "3 parsecs"],
+        &["list", "svc", "--timeout", "3"],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--enabled",
+            "--disabled",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--ephemeral",
+            "--persistent",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--healthy",
+            "--unhealthy",
+        ],
+        &["modify", "svc", "10.0.0.1", "80", "--metadata", "a=1,b=2"],
+        &[
+            "modify",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--metadata",
+            "a=1",
+            "--metadata",
+            "a=2",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--metadata-json",
+            "[1]",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "-m",
+            "a=1",
+            "--metadata-json",
+            "{}",
+        ],
+        &["list", "svc", "--poll-interval", "1s"],
+        &["completions", "tcsh"],
         &["services", "--page", "0"],
         &["frobnicate"],
         &[],

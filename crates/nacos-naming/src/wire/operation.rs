@@ -53,8 +53,8 @@ impl Operation<'_> {
         !matches!(self, Operation::Get(_) | Operation::Update(_))
     }
 
-    /// A list of several clusters or of all: on v3 one request answers it only past 3.1.
-    pub(crate) fn lists_several_clusters(&self) -> bool {
-        matches!(self, Operation::List(q) if q.clusters.len() != 1)
+    /// A list of every cluster: on v3 one request answers it only past 3.1.
+    pub(crate) fn lists_every_cluster(&self) -> bool {
+        matches!(self, Operation::List(q) if q.clusters.is_empty())
     }
 }

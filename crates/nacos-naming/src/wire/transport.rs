@@ -353,9 +353,9 @@ impl Transport {
         token: Option<&str>,
     ) -> Result<Result<(u16, String, Prepared), Error>, ureq::Error> {
         let mut line = self.lines.get(index);
-        if line == Line::Unknown && self.api == ServerApi::V3 && op.lists_several_clusters() {
-            // Pinned to v3, a list of several clusters is complete only past 3.1: the
-            // server's version tells, once.
+        if line == Line::Unknown && self.api == ServerApi::V3 && op.lists_every_cluster() {
+            // Pinned to v3, a list of every cluster is complete only past 3.1: the server's
+            // version tells, once.
             line = self.line_from_version(server, token)?;
             self.lines.set(index, line);
         }

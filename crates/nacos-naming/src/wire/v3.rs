@@ -49,7 +49,7 @@ pub(crate) const POLL_INTERVAL_MS: u64 = 10_000;
 ///
 /// `admin`: the login is configured and this server has not refused it on the admin API.
 /// `lists_one_cluster`: the server is known to list only DEFAULT when no cluster is named
-/// (3.0–3.1), so a list of several or all clusters cannot be answered in one request.
+/// (3.0–3.1), so a list of every cluster cannot be answered without naming them.
 pub(crate) fn request(
     op: &Operation<'_>,
     admin: bool,
@@ -64,12 +64,16 @@ pub(crate) fn request(
             .param("ephemeral", ephemeral.to_string()),
         Operation::Beat(beat) => renewal(beat),
         Operation::List(query) => {
-            let cluster = match query.clusters.as_slice() {
-                [one] => Some(one.as_str()),
-                _ if lists_one_cluster => return Err(Refusal::OneClusterAtATime),
+            let clusters = match query.clusters.as_slice() {
+                [] if lists_one_cluster => return Err(Refusal::NamedClustersOnly),
+                [] => None,
+                [one] => Some(one.clone()),
+                // 3.0-3.1 split `clusterName` on commas (`ServiceUtil.doSelectInstances`); later
+                // servers list every cluster, filtered here.
+                several if lists_one_cluster => Some(several.join(",")),
                 _ => None,
             };
-            list(&query.service, cluster)
+            list(&query.service, clusters.as_deref())
         }
         Operation::Get(instance) if admin => {
             instance_params(Call::new(Method::Get, ADMIN_INSTANCE_PATH), instance)
@@ -100,7 +104,7 @@ pub(crate) enum Refusal {
     /// The v3 client API has no service list; only the admin API does.
     NoServiceList,
     /// This server lists DEFAULT alone when no cluster is named.
-    OneClusterAtATime,
+    NamedClustersOnly,
 }
 
 impl Refusal {
@@ -111,9 +115,9 @@ impl Refusal {
                 "has no endpoint to list services without admin credentials: give the client \
                  a username and password the v3 admin API accepts"
             }
-            Refusal::OneClusterAtATime => {
-                "lists one cluster per request and only DEFAULT when none is named: name \
-                 exactly one cluster, or use the V1 API where the server still serves it"
+            Refusal::NamedClustersOnly => {
+                "lists only DEFAULT through the v3 client API when no cluster is named: name \
+                 the clusters, or use the V1 API, which this server still serves"
             }
         }
     }
@@ -458,21 +462,32 @@ mod tests {
     }
 
     #[test]
-    fn lists_one_cluster_per_request_and_none_for_all() {
+    fn names_the_clusters_a_server_line_needs_named() {
         let mut q = ListQuery::new(key().service);
         let all = request(&Operation::List(&q), false, false).unwrap();
         assert_eq!((all.method(), all.path()), (Method::Get, LIST_PATH));
         assert_eq!(all.get("clusterName"), None);
         assert_eq!(all.get("healthyOnly"), None, "ignored by the server");
+        assert_eq!(
+            request(&Operation::List(&q), false, true).unwrap_err(),
+            Refusal::NamedClustersOnly
+        );
         q.clusters = vec!["a".into()];
         let one = request(&Operation::List(&q), false, true).unwrap();
         assert_eq!(one.get("clusterName"), Some("a"));
         q.clusters = vec!["a".into(), "b".into()];
+        let several = request(&Operation::List(&q), false, true).unwrap();
         assert_eq!(
-            request(&Operation::List(&q), false, true).unwrap_err(),
-            Refusal::OneClusterAtATime
+            several.get("clusterName"),
+            Some("a,b"),
+            "3.0-3.1 split on commas"
         );
-        assert!(request(&Operation::List(&q), false, false).is_ok());
+        let later = request(&Operation::List(&q), false, false).unwrap();
+        assert_eq!(
+            later.get("clusterName"),
+            None,
+            "every cluster, filtered here"
+        );
     }
 
     #[test]
