@@ -27,7 +27,6 @@ use crate::doors::{self, Door};
 use crate::handlers::{self, Context};
 use crate::params::Params;
 use crate::reply::{ApiError, Reply};
-use crate::store::Store;
 
 /// Largest request body read (form parameters); larger ones get 413.
 const MAX_BODY: usize = 1 << 20;
@@ -37,7 +36,6 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// What every connection shares.
 pub(crate) struct Shared {
     pub(crate) cx: Context,
-    pub(crate) store: Option<Arc<Store>>,
     pub(crate) connections: Arc<Connections>,
     /// The time a request's head, then its body, may take to arrive.
     pub(crate) request_timeout: Duration,
@@ -205,17 +203,12 @@ async fn answer(
         return refused;
     }
     let mut reply = handlers::handle(&shared.cx, route, &params, peer)?;
-    if let (Some(record), Some(store)) = (reply.persist.take(), &shared.store) {
-        // fsync takes milliseconds: off the request threads.
-        let store = store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.save(&record)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                log::error!("cannot persist: {e}");
-                return Err(ApiError::internal(format!("cannot persist: {e}")));
-            }
-            Err(e) => return Err(ApiError::internal(format!("cannot persist: {e}"))),
+    if let Some(receipt) = reply.persist.take() {
+        // Answered only once the change is on disk (one sync shared with every write that
+        // arrived meanwhile), so an acknowledged write survives a kill.
+        if let Err(e) = receipt.written().await {
+            log::error!("cannot persist: {e}");
+            return Err(ApiError::internal(format!("cannot persist: {e}")));
         }
     }
     Ok(reply)

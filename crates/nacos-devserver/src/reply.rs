@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::store::ServiceRecord;
+use crate::store::Receipt;
 
 /// A refused request: the status and the reason, sent as plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub(crate) struct Reply {
     /// A token to send back as `Authorization: Bearer <token>` (the v3 login).
     pub(crate) bearer: Option<String>,
     /// Persistent state to write before answering.
-    pub(crate) persist: Option<ServiceRecord>,
+    pub(crate) persist: Option<Receipt>,
 }
 
 impl Reply {
@@ -126,8 +126,8 @@ impl Reply {
         self
     }
 
-    /// The same answer, after writing `persist` (when some).
-    pub(crate) fn persisting(mut self, persist: Option<ServiceRecord>) -> Reply {
+    /// The same answer, once `persist` (when some) is on disk.
+    pub(crate) fn persisting(mut self, persist: Option<Receipt>) -> Reply {
         self.persist = persist;
         self
     }

@@ -413,6 +413,7 @@ impl ServiceState {
     }
 
     /// Every instance with its cluster, in order.
+    #[cfg(test)]
     pub(crate) fn records(&self) -> impl Iterator<Item = (&str, &str, u16, &Record)> {
         self.clusters.iter().flat_map(|(c, cluster)| {
             cluster
@@ -456,8 +457,16 @@ impl ServiceState {
     /// Adds or replaces an instance. Under `PerAddress` the instance of the same kind at the
     /// same address leaves any other cluster (a move), and a modify laid over it stays when it
     /// registers again in its cluster.
-    pub(crate) fn register(&mut self, reg: Registration, now: u64, identity: Identity) {
+    ///
+    /// Returns the cluster the instance left, when it moved.
+    pub(crate) fn register(
+        &mut self,
+        reg: Registration,
+        now: u64,
+        identity: Identity,
+    ) -> Option<Box<str>> {
         let mut overlay = None;
+        let mut left = None;
         if identity == Identity::PerAddress {
             if let Some(at) = self.locate(
                 identity,
@@ -472,6 +481,7 @@ impl ServiceState {
                         .and_then(|r| r.overlay.clone());
                 } else {
                     self.deregister(&at, &reg.ip, reg.port);
+                    left = Some(at);
                 }
             }
         }
@@ -518,10 +528,11 @@ impl ServiceState {
                 self.persist_changed |= persistent;
             }
         }
+        left
     }
 
-    /// Removes the instance a deregister names (under `identity`, see `locate`); whether it
-    /// was there.
+    /// Removes the instance a deregister names (under `identity`, see `locate`); the cluster
+    /// it was found in, when another than `cluster`.
     pub(crate) fn deregister_named(
         &mut self,
         identity: Identity,
@@ -529,11 +540,17 @@ impl ServiceState {
         ip: &str,
         port: u16,
         ephemeral: bool,
-    ) -> bool {
+    ) -> Option<Box<str>> {
         match self.locate(identity, cluster, ip, port, Some(ephemeral)) {
-            Some(at) if identity == Identity::PerAddress => self.deregister(&at, ip, port),
+            Some(at) if identity == Identity::PerAddress => {
+                self.deregister(&at, ip, port);
+                (*at != *cluster).then_some(at)
+            }
             // 1.4 removes the instance of the cluster whatever its kind.
-            _ => self.deregister(cluster, ip, port),
+            _ => {
+                self.deregister(cluster, ip, port);
+                None
+            }
         }
     }
 

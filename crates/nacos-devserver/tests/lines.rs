@@ -413,3 +413,27 @@ fn v3_login_and_bearer_token() {
         .unwrap();
     assert_eq!(refused.status(), 403);
 }
+
+/// 2.x moves and cluster-less deregisters of persistent instances reach the data directory:
+/// after a restart the instance is where it moved, or gone.
+#[test]
+fn v2_moves_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || Api::with(DevServer::builder().data_dir(dir.path()));
+    let persistent = |cluster: &'static str| [("clusterName", cluster), ("ephemeral", "false")];
+    {
+        let api = start();
+        api.register("svc", "10.0.0.1", 80, &persistent("A"));
+        api.register("svc", "10.0.0.1", 80, &persistent("B"));
+        api.register("svc", "10.0.0.2", 80, &persistent("A"));
+        let deregister = [
+            ("serviceName", "svc"),
+            ("ip", "10.0.0.2"),
+            ("port", "80"),
+            ("ephemeral", "false"),
+        ];
+        api.ok("DELETE", INSTANCE, &deregister);
+    }
+    let api = start();
+    assert_eq!(places(&api, "svc"), [place("B", "10.0.0.1", 80)]);
+}
