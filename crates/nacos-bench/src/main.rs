@@ -9,6 +9,7 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
 //! ```
 
@@ -18,6 +19,7 @@ mod beat_client;
 mod capture;
 mod client_list;
 mod heartbeat_scale;
+mod hostile_peers;
 mod load;
 mod machine;
 mod notify_latency;
@@ -55,6 +57,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// Slow-body and subscriber floods against the devserver: memory, amplification.
+    HostilePeers(hostile_peers::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
     /// The client process of heartbeat-scale.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };

@@ -19,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::connections::{Connection, Connections};
@@ -70,8 +70,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 /// Serves one connection until the client closes it, a request is too slow, or the connection
 /// is shed to make room for a newcomer.
-async fn serve_connection(
-    stream: TcpStream,
+pub(crate) async fn serve_connection(
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     connection: Arc<Connection>,
     shared: Arc<Shared>,

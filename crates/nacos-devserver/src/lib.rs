@@ -85,6 +85,9 @@
 mod auth;
 mod connections;
 mod doors;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod health;
 mod http;
