@@ -9,12 +9,14 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- api-generations
 //! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod api_generations;
 mod beat_client;
 mod capture;
 mod client_list;
@@ -57,6 +59,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// The client's cost per list and register call on the v3 client API against V1.
+    ApiGenerations(api_generations::Args),
     /// Slow-body and subscriber floods against the devserver: memory, amplification.
     HostilePeers(hostile_peers::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
