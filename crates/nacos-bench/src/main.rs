@@ -9,6 +9,7 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- push-flood
 //! ```
 
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ mod load;
 mod machine;
 mod notify_latency;
 mod procfs;
+mod push_flood;
 mod python;
 mod raw_http;
 mod report;
@@ -56,12 +58,18 @@ enum Bench {
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
+    /// The client's memory under a push flood with 100 sleeping listeners.
+    PushFlood(push_flood::Args),
+    /// The client process of push-flood.
+    #[command(hide = true)]
+    PushFloodClient(push_flood::ClientArgs),
 }
 
 fn main() -> ExitCode {
     let bench = match Cli::parse().command {
         // A child of heartbeat-scale: no report of its own.
         Bench::BeatClient(args) => return exit(beat_client::run(args)),
+        Bench::PushFloodClient(args) => return exit(push_flood::run_client(args)),
         bench => bench,
     };
     if cfg!(debug_assertions) {
@@ -73,7 +81,8 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
-        Bench::BeatClient(_) => unreachable!("handled above"),
+        Bench::PushFlood(args) => push_flood::run(args),
+        Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
     exit(result)

@@ -17,7 +17,7 @@ impl ClientInner {
     }
 }
 
-fn decode_instance(body: &str) -> Result<Instance, Error> {
+pub(crate) fn decode_instance(body: &str) -> Result<Instance, Error> {
     crate::wire::lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "instance",
         source,

@@ -104,7 +104,7 @@ impl ClientInner {
     }
 }
 
-fn decode_beat_info(body: &str) -> Result<BeatInfo, Error> {
+pub(crate) fn decode_beat_info(body: &str) -> Result<BeatInfo, Error> {
     crate::wire::lenient::object_from_str(body).map_err(|source| Error::Decode {
         what: "beat answer",
         source,
