@@ -26,6 +26,8 @@ pub(crate) struct Context {
     /// The beat interval asked of clients, in milliseconds.
     pub(crate) beat_interval: u64,
     pub(crate) push: bool,
+    /// Push to the list call's `clientIP` instead of the address the call came from.
+    pub(crate) push_to_client_ip: bool,
 }
 
 /// The calls, by method and path.
@@ -179,7 +181,14 @@ fn list(cx: &Context, p: &Params, peer: SocketAddr) -> Result<Reply, ApiError> {
             .parse::<IpAddr>()
             .map_err(|_| illegal("clientIP", format!("{ip:?} is not an IP address")))?,
     };
-    let subscriber = (cx.push && udp_port > 0).then(|| SocketAddr::new(client_ip, udp_port));
+    // Without auth anyone can send any clientIP: trusting it would let a list call aim pushes
+    // at a third party. The address the call came from at least asked for them.
+    let push_ip = if cx.push_to_client_ip {
+        client_ip
+    } else {
+        peer.ip()
+    };
+    let subscriber = (cx.push && udp_port > 0).then(|| SocketAddr::new(push_ip, udp_port));
     let query = ListQuery {
         clusters,
         healthy_only,

@@ -54,7 +54,10 @@
 //! - One node, no cluster; persistent instances are not probed: they keep the health they were
 //!   registered or modified with.
 //! - UDP push goes to any client that lists with `udpPort`, whatever its User-Agent (official
-//!   servers push only to known client agents).
+//!   servers push only to known client agents), at the IP address the list call came from: the
+//!   `clientIP` parameter is honoured only with
+//!   [`push_to_client_ip`](DevServerBuilder::push_to_client_ip). One subscription per service
+//!   and address (its last 4 cluster filters), at most 4096 per IP address.
 //! - A modify (`PUT /nacos/v1/ns/instance`) of an unknown instance answers 404; a deregister
 //!   removes the instance whatever its `ephemeral` parameter says; a service may hold
 //!   ephemeral and persistent instances side by side.
@@ -77,6 +80,7 @@ mod reply;
 mod server;
 mod service;
 mod store;
+mod subscribers;
 
 pub use server::{DevServer, DevServerBuilder};
 

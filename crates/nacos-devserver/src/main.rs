@@ -44,6 +44,10 @@ struct Cli {
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
+    /// Push to the `clientIP` a list call names, not to the address the call came from (only
+    /// where every client is trusted: anyone could aim pushes at a third party).
+    #[arg(long)]
+    push_to_client_ip: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "NACOS_DEVSERVER_LOG", default_value = "info", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -72,7 +76,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .token_ttl(cli.token_ttl)
         .max_connections(cli.max_connections)
         .request_timeout(cli.request_timeout)
-        .push(!cli.no_push);
+        .push(!cli.no_push)
+        .push_to_client_ip(cli.push_to_client_ip);
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);
     }

@@ -22,6 +22,7 @@ use crate::service::{
     HEALTH_TIMEOUT_KEY,
 };
 use crate::store::ServiceRecord;
+use crate::subscribers::{Limits, SUBSCRIPTIONS_PER_IP};
 
 /// Called with each service whose instance set changed while it had push subscribers.
 pub(crate) type ChangeListener = Box<dyn Fn(&Arc<Service>) + Send + Sync>;
@@ -85,6 +86,8 @@ pub(crate) struct Registry {
     woken_by: AtomicU64,
     /// Health scans so far: how tests see that an idle server stays idle.
     scans: AtomicU64,
+    /// The cap on push subscriptions per client IP address.
+    push_limits: Arc<Limits>,
 }
 
 /// What a health scan found.
@@ -111,7 +114,14 @@ impl Registry {
             planned: AtomicU64::new(u64::MAX),
             woken_by: AtomicU64::new(u64::MAX),
             scans: AtomicU64::new(0),
+            push_limits: Limits::new(SUBSCRIPTIONS_PER_IP),
         }
+    }
+
+    /// Caps the push subscriptions of one IP address, across all services.
+    pub(crate) fn subscriptions_per_ip(mut self, max: usize) -> Registry {
+        self.push_limits = Limits::new(max);
+        self
     }
 
     /// Resolves when a change brought a deadline before the planned scan (see
@@ -230,7 +240,7 @@ impl Registry {
                 .min(EMPTY_SERVICE_TTL);
             self.schedule(now, soonest);
             let changed = state.settle(now, wall_ms());
-            let notify = changed && state.has_subscribers();
+            let notify = changed && !state.subscribers.is_empty();
             let snapshot = if std::mem::take(&mut state.persist_changed) {
                 Some(self.snapshot(&service, &state))
             } else {
@@ -399,7 +409,13 @@ impl Registry {
                     continue;
                 }
                 let now = self.now();
-                state.subscribe(addr, query.clusters, now, self.timings.subscriber_ttl);
+                let ttl = self.timings.subscriber_ttl;
+                if !state
+                    .subscribers
+                    .subscribe(addr, query.clusters, now, ttl, &self.push_limits)
+                {
+                    log::debug!("{addr} not subscribed to {grouped}: it holds its cap");
+                }
                 // It may have created the service: its cleanup comes no sooner than this.
                 self.schedule(now, EMPTY_SERVICE_TTL);
             }
@@ -410,7 +426,10 @@ impl Registry {
     /// The live subscribers of `service`, with their cluster filters.
     pub(crate) fn subscribers(&self, service: &Service) -> Vec<(SocketAddr, Box<str>)> {
         let now = self.now();
-        service.lock().subscribers(now, self.timings.subscriber_ttl)
+        service
+            .lock()
+            .subscribers
+            .live(now, self.timings.subscriber_ttl)
     }
 
     /// Creates a service definition.
@@ -577,12 +596,12 @@ impl Registry {
                 due(at);
             }
             let changed = state.settle(now, wall_ms());
-            let notify = changed && state.has_subscribers();
+            let notify = changed && !state.subscribers.is_empty();
             if !state.defined && state.len() == 0 {
                 let since = state.empty_since().unwrap_or(now);
                 let at = since
                     .saturating_add(EMPTY_SERVICE_TTL)
-                    .max(state.subscribers_until(subscriber_ttl).unwrap_or(0));
+                    .max(state.subscribers.until(subscriber_ttl).unwrap_or(0));
                 if at <= now {
                     empty.push(service.clone());
                 } else {
@@ -612,7 +631,8 @@ impl Registry {
         let mut state = service.lock();
         let now = self.now();
         let subscribed = state
-            .subscribers_until(self.timings.subscriber_ttl)
+            .subscribers
+            .until(self.timings.subscriber_ttl)
             .is_some_and(|until| until > now);
         if state.removed || state.defined || state.len() > 0 || subscribed {
             return;

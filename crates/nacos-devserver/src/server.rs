@@ -117,6 +117,8 @@ pub struct DevServerBuilder {
     push: bool,
     push_ack_timeout: Duration,
     push_max_resends: u32,
+    push_to_client_ip: bool,
+    subscriptions_per_ip: usize,
     subscriber_ttl: Duration,
     worker_threads: usize,
     max_connections: usize,
@@ -137,6 +139,8 @@ impl Default for DevServerBuilder {
             push: true,
             push_ack_timeout: Duration::from_secs(1),
             push_max_resends: 3,
+            push_to_client_ip: false,
+            subscriptions_per_ip: crate::subscribers::SUBSCRIPTIONS_PER_IP,
             subscriber_ttl: Duration::from_secs(30),
             worker_threads: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
@@ -161,6 +165,8 @@ impl fmt::Debug for DevServerBuilder {
             .field("push", &self.push)
             .field("push_ack_timeout", &self.push_ack_timeout)
             .field("push_max_resends", &self.push_max_resends)
+            .field("push_to_client_ip", &self.push_to_client_ip)
+            .field("subscriptions_per_ip", &self.subscriptions_per_ip)
             .field("subscriber_ttl", &self.subscriber_ttl)
             .field("worker_threads", &self.worker_threads)
             .field("max_connections", &self.max_connections)
@@ -262,6 +268,27 @@ impl DevServerBuilder {
         self
     }
 
+    /// Whether pushes go to the `clientIP` a list call names rather than to the address the
+    /// call came from. Without auth anyone can name any address, so a list call could aim
+    /// pushes at a third party; turn this on only where every client is trusted and reaches the
+    /// server through a proxy or NAT that hides its address.
+    ///
+    /// Defaults to false: pushes go to the IP address the list call came from (with the
+    /// `udpPort` it names).
+    pub fn push_to_client_ip(mut self, enabled: bool) -> Self {
+        self.push_to_client_ip = enabled;
+        self
+    }
+
+    /// How many push subscriptions (one per service a client lists with `udpPort`) one IP
+    /// address may hold across all services; list calls beyond it are answered, not pushed to.
+    ///
+    /// Defaults to 4096.
+    pub fn subscriptions_per_ip(mut self, max: usize) -> Self {
+        self.subscriptions_per_ip = max;
+        self
+    }
+
     /// How long a push subscriber is remembered after its last list call (clients with push
     /// list again every `cacheMillis`, 10 s).
     ///
@@ -341,7 +368,9 @@ impl DevServerBuilder {
         } else {
             Box::new(|_: &Arc<crate::service::Service>| {})
         };
-        let registry = Arc::new(Registry::new(timings, on_change));
+        let registry = Arc::new(
+            Registry::new(timings, on_change).subscriptions_per_ip(self.subscriptions_per_ip),
+        );
         let loaded = records.len();
         registry.load(records);
 
@@ -377,6 +406,7 @@ impl DevServerBuilder {
                         .map(|(user, password)| Auth::new(user, password, self.token_ttl)),
                     beat_interval: millis(self.beat_interval),
                     push: self.push,
+                    push_to_client_ip: self.push_to_client_ip,
                 },
                 store,
                 connections: Arc::new(crate::connections::Connections::new(self.max_connections)),

@@ -6,11 +6,12 @@
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
+
+use crate::subscribers::Subscribers;
 
 /// Instance or service metadata.
 pub(crate) type Metadata = BTreeMap<String, String>;
@@ -24,8 +25,6 @@ type Address = (Box<str>, u16);
 const MAX_RENDERS: usize = 8;
 /// Cluster filters longer than this are answered but not cached (they are not the common case).
 const MAX_CACHED_FILTER: usize = 256;
-/// Subscribers kept per service; a bound so a flood of list calls cannot grow memory for ever.
-const MAX_SUBSCRIBERS: usize = 4096;
 
 /// Instance metadata as kept: sorted pairs in one boxed slice. A `BTreeMap` allocates a node
 /// of eleven slots even for one pair (over 500 bytes); this is what keeps 100,000 instances
@@ -146,14 +145,6 @@ pub(crate) struct ListQuery<'a> {
     pub(crate) clusters: &'a str,
     pub(crate) healthy_only: bool,
     pub(crate) cache_millis: u64,
-}
-
-/// A client that asked for UDP push when it listed the service.
-#[derive(Debug, Clone)]
-struct Subscriber {
-    addr: SocketAddr,
-    clusters: Box<str>,
-    last_seen: u64,
 }
 
 /// One service of one namespace.
@@ -328,7 +319,8 @@ pub(crate) struct ServiceState {
     checksum: u128,
     last_ref_time: i64,
     renders: Vec<((String, bool, u64), Rendered)>,
-    subscribers: Vec<Subscriber>,
+    /// Who is pushed this service's changes.
+    pub(crate) subscribers: Subscribers,
     /// The instance set changed since the last `settle`.
     changed: bool,
     /// Something persistent (a persistent instance or the definition) changed.
@@ -555,48 +547,6 @@ impl ServiceState {
         }
         clusters.retain(|_, c| !c.is_empty());
         next
-    }
-
-    /// Records a subscriber (or refreshes it), forgetting those not seen for `ttl` ms.
-    pub(crate) fn subscribe(&mut self, addr: SocketAddr, clusters: &str, now: u64, ttl: u64) {
-        self.subscribers
-            .retain(|s| now.saturating_sub(s.last_seen) < ttl);
-        if let Some(s) = self
-            .subscribers
-            .iter_mut()
-            .find(|s| s.addr == addr && &*s.clusters == clusters)
-        {
-            s.last_seen = now;
-        } else if self.subscribers.len() < MAX_SUBSCRIBERS {
-            self.subscribers.push(Subscriber {
-                addr,
-                clusters: clusters.into(),
-                last_seen: now,
-            });
-        }
-    }
-
-    /// The subscribers seen within `ttl` ms, with their cluster filters; forgets the others.
-    pub(crate) fn subscribers(&mut self, now: u64, ttl: u64) -> Vec<(SocketAddr, Box<str>)> {
-        self.subscribers
-            .retain(|s| now.saturating_sub(s.last_seen) < ttl);
-        self.subscribers
-            .iter()
-            .map(|s| (s.addr, s.clusters.clone()))
-            .collect()
-    }
-
-    /// Whether anyone listens for pushes of this service.
-    pub(crate) fn has_subscribers(&self) -> bool {
-        !self.subscribers.is_empty()
-    }
-
-    /// When the subscriber seen last will be forgotten (registry clock), if any.
-    pub(crate) fn subscribers_until(&self, ttl: u64) -> Option<u64> {
-        self.subscribers
-            .iter()
-            .map(|s| s.last_seen.saturating_add(ttl))
-            .max()
     }
 
     /// Ends a round of changes: if the instance set changed, the cached answers go and

@@ -185,3 +185,81 @@ fn push_can_be_turned_off() {
     api.register("svc", "10.0.0.1", 80, &[]);
     assert!(subscriber.next(Duration::from_millis(300)).is_none());
 }
+
+/// Every datagram that reaches `subscriber` until it has been quiet for `quiet` (at most 10 s).
+fn drain(subscriber: &Subscriber, quiet: Duration) -> Vec<Value> {
+    let started = std::time::Instant::now();
+    let mut packets = Vec::new();
+    while let Some((packet, _, _)) = subscriber.next(quiet) {
+        packets.push(packet);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no end of pushes"
+        );
+    }
+    packets
+}
+
+/// A list call cannot aim pushes elsewhere: they go to the address it came from, whatever its
+/// `clientIP` says (unless the server is told to trust it).
+#[test]
+fn pushes_go_to_the_address_the_list_call_came_from() {
+    let api = Api::with(DevServer::builder().push_ack_timeout(Duration::from_secs(5)));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port().to_string();
+    api.list("svc", &[("udpPort", &port), ("clientIP", "127.0.0.2")]);
+    let subscriber = Subscriber { socket };
+    api.register("svc", "10.0.0.1", 80, &[]);
+    let (packet, _, _) = subscriber.expect();
+    assert_eq!(service_info(&packet).hosts.len(), 1);
+}
+
+/// However many cluster strings one address lists a service with, a change sends it a bounded
+/// number of datagrams: one subscriber per (service, address), its last 4 filters, each push
+/// resent a bounded number of times.
+#[test]
+fn cluster_strings_do_not_multiply_pushes() {
+    let api = Api::with(
+        DevServer::builder()
+            .push_ack_timeout(Duration::from_millis(50))
+            .push_max_resends(2),
+    );
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port().to_string();
+    for i in 0..64 {
+        let clusters = format!("C{i}");
+        api.list("svc", &[("udpPort", &port), ("clusters", &clusters)]);
+    }
+    let subscriber = Subscriber { socket };
+    api.register("svc", "10.0.0.1", 80, &[("clusterName", "C63")]);
+    let packets = drain(&subscriber, Duration::from_millis(500));
+    assert!(!packets.is_empty());
+    assert!(
+        packets.len() <= 4 * 3,
+        "{} datagrams for one change",
+        packets.len()
+    );
+}
+
+/// One IP address holds at most its cap of subscriptions: services listed beyond it are
+/// answered but not pushed.
+#[test]
+fn an_address_holds_a_bounded_number_of_subscriptions() {
+    let api = Api::with(DevServer::builder().subscriptions_per_ip(2));
+    let subscribers: Vec<Subscriber> = ["a", "b", "c"]
+        .iter()
+        .map(|service| Subscriber::new(&api, service, ""))
+        .collect();
+    for service in ["a", "b", "c"] {
+        api.register(service, "10.0.0.1", 80, &[]);
+    }
+    for (subscriber, service) in subscribers.iter().zip(["a", "b"]) {
+        let (packet, _, from) = subscriber.expect();
+        assert_eq!(service_info(&packet).name, service);
+        subscriber.ack(&packet, from);
+    }
+    assert!(
+        subscribers[2].next(Duration::from_millis(300)).is_none(),
+        "the third subscription was refused"
+    );
+}
