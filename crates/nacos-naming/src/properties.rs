@@ -11,6 +11,12 @@ use crate::deadline::{self, NEVER};
 use crate::error::Error;
 use crate::NamingClient;
 
+/// A parameter check.
+type Check = fn(&str) -> Result<(), Error>;
+
+/// A duration setter of the client builder.
+type Setting = fn(crate::NamingClientBuilder, Duration) -> crate::NamingClientBuilder;
+
 /// The parameter an `InvalidParam` names.
 fn refused(result: Result<(), Error>) -> Option<&'static str> {
     match result {
@@ -35,7 +41,7 @@ proptest! {
     /// Every check takes any text without panicking, and a refusal names its own parameter.
     #[test]
     fn checks_take_any_text_and_name_their_parameter(s in any::<String>()) {
-        let checks: [(&str, fn(&str) -> Result<(), Error>); 6] = [
+        let checks: [(&str, Check); 6] = [
             ("service_name", validate::service_name),
             ("group_name", validate::group_name),
             ("namespace_id", validate::namespace_id),
@@ -108,7 +114,7 @@ proptest! {
     /// up to `Duration::MAX`, builds a client that drops cleanly.
     #[test]
     fn every_duration_setting_takes_the_whole_range(d in any_duration()) {
-        let settings: [(&str, fn(crate::NamingClientBuilder, Duration) -> crate::NamingClientBuilder); 6] = [
+        let settings: [(&str, Setting); 6] = [
             ("timeout", |b, d| b.timeout(d)),
             ("connect_timeout", |b, d| b.connect_timeout(d)),
             ("heartbeat_interval", |b, d| b.heartbeat_interval(d)),
