@@ -155,26 +155,23 @@ fn parse_auth(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `15s`, `500ms`, `2m`, `1h`, or a bare number of seconds; a number too large for any clock
-/// means "as long as possible" (the server clamps what it cannot honour).
+/// `15s`, `500ms`, `1.5s`, `2m`, `1h`: jiff's friendly duration syntax, as nacosctl takes it.
+/// A number too large for any clock means "as long as possible" (the server clamps what it
+/// cannot honour).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = match number.parse() {
-        Ok(n) => n,
-        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => u64::MAX,
-        Err(_) => return Err(format!("{text:?} is not a duration like 15s or 500ms")),
-    };
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
-        _ => Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m or h)")),
+    if let Ok(signed) = text.parse::<jiff::SignedDuration>() {
+        return Duration::try_from(signed)
+            .map_err(|_| format!("a duration cannot be negative: {text:?}"));
     }
+    // jiff refuses what is beyond its range; digits and a unit are still a duration.
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+    if digits > 0 && matches!(&text[digits..], "ms" | "s" | "m" | "h") {
+        return Ok(Duration::from_secs(u64::MAX));
+    }
+    Err(format!(
+        "{text:?} is not a duration like 500ms, 1.5s, 2m or 1h"
+    ))
 }
 
 /// Writes log records to stderr, one line each.
@@ -203,11 +200,13 @@ mod tests {
         assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("x").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("7").is_err());
+        assert!(parse_duration("-5s").is_err());
         assert_eq!(
-            parse_duration("18446744073709551615"),
+            parse_duration("18446744073709551615s"),
             Ok(Duration::from_secs(u64::MAX))
         );
         assert_eq!(

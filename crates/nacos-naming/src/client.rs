@@ -29,6 +29,7 @@ use crate::calls::register::RegisterInstance;
 use crate::client_builder::NamingClientBuilder;
 use crate::error::Error;
 use crate::live::background::Background;
+use crate::wire::probe::ServerReport;
 use crate::wire::server_list::ServerAddr;
 use crate::wire::transport::Transport;
 
@@ -133,6 +134,14 @@ impl NamingClient {
     /// A builder for a client with credentials, a namespace, timeouts or TLS settings.
     pub fn builder() -> NamingClientBuilder {
         NamingClientBuilder::default()
+    }
+
+    /// Asks each configured server, one after the other, which naming API it serves (V1, the
+    /// v3 client API or both), which version it runs where it says, and how long a list
+    /// request takes there and back. A server that does not answer is reported, not an error.
+    /// What is learnt is remembered for later calls.
+    pub fn probe_servers(&self) -> Vec<ServerReport> {
+        self.inner.transport().probe_servers()
     }
 
     pub(crate) fn service(&self, service_name: impl Into<String>) -> ServiceKey {

@@ -11,6 +11,7 @@ use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::live::background::{self, BackgroundConfig};
+use crate::wire::api::ServerApi;
 use crate::wire::auth::{AccessKey, Auth, Login};
 use crate::wire::server_list::{parse_server_addresses, ServerAddr};
 use crate::wire::transport::{Transport, TransportConfig};
@@ -56,6 +57,7 @@ struct Config {
     max_response_size: u64,
     user_agent: String,
     max_idle_connections: usize,
+    api: ServerApi,
     background: BackgroundConfig,
 }
 
@@ -74,6 +76,7 @@ impl Default for Config {
             max_response_size: 16 * 1024 * 1024,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             max_idle_connections: 8,
+            api: ServerApi::Auto,
             background: BackgroundConfig::default(),
         }
     }
@@ -96,6 +99,7 @@ impl fmt::Debug for NamingClientBuilder {
             .field("max_response_size", &c.max_response_size)
             .field("user_agent", &c.user_agent)
             .field("max_idle_connections", &c.max_idle_connections)
+            .field("api", &c.api)
             .field("background", &c.background)
             .finish()
     }
@@ -249,6 +253,16 @@ impl NamingClientBuilder {
     /// Defaults to 8.
     pub fn max_idle_connections(mut self, per_server: usize) -> Self {
         self.config.max_idle_connections = per_server;
+        self
+    }
+
+    /// The server API to speak: learnt per server from its answers ([`ServerApi::Auto`]), or
+    /// pinned to the V1 open API or the v3 API for every server.
+    ///
+    /// Defaults to [`ServerApi::Auto`], which works unchanged against Nacos 1.x, 2.x, 3.0–3.1,
+    /// 3.2+ and rnacos, and through a rolling upgrade between them.
+    pub fn api(mut self, api: ServerApi) -> Self {
+        self.config.api = api;
         self
     }
 
@@ -461,6 +475,7 @@ impl NamingClientBuilder {
             max_response_size: c.max_response_size,
             user_agent: c.user_agent,
             max_idle_connections: c.max_idle_connections,
+            api: c.api,
             root_certs,
         });
         let background = background::prepare(c.background, transport.servers())?;

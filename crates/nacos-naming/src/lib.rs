@@ -188,3 +188,5 @@ pub use instance::{Instance, DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE};
 pub use live::subscription::ListenerId;
 pub use service_event::ServiceEvent;
 pub use service_info::{grouped_name, ServiceInfo, GROUP_SEPARATOR};
+pub use wire::api::{ParseServerApiError, ServerApi};
+pub use wire::probe::ServerReport;

@@ -365,6 +365,10 @@ fn auth_server(refuse_all: bool) -> (Scripted, Arc<AtomicUsize>) {
     let logins = Arc::new(AtomicUsize::new(0));
     let counter = logins.clone();
     let server = Scripted::start(move |r| {
+        // A 1.x/2.x server: no v3 login, so the client falls back to the V1 one.
+        if r.path == "/nacos/v3/auth/user/login" {
+            return (404, "No endpoint".into());
+        }
         if r.path == "/nacos/v1/auth/login" {
             if r.body != "password=s%40cret%26" {
                 return (403, "unknown user!".into());
@@ -389,7 +393,8 @@ fn auth_client(server: &Scripted, password: &str) -> Result<NamingClient, Error>
         .build()
 }
 
-/// The client logs in when built and sends the token; the password stays out of the URL.
+/// The client logs in when built (the v3 login first, then V1 on its 404) and sends the
+/// token; the password stays out of the URL.
 #[test]
 fn logs_in_and_sends_the_token() {
     let (server, logins) = auth_server(false);
@@ -399,6 +404,11 @@ fn logs_in_and_sends_the_token() {
     list(&client).unwrap();
     assert_eq!(logins.load(Ordering::SeqCst), 1);
     let seen = server.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/nacos/v3/auth/user/login")
+    );
+    let seen = &seen[1..];
     let login = &seen[0];
     assert_eq!(
         (login.method.as_str(), login.path.as_str()),

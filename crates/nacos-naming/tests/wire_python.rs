@@ -399,6 +399,35 @@ const FIXES: &[Fix] = &[
         },
     },
     Fix {
+        name: "v3 login first",
+        reason: "Nacos 3.x logs in at /nacos/v3/auth/user/login; like the official Java client, \
+                 this client tries it first and falls back to the V1 login on a 404, so one \
+                 login costs one more request on 1.x and 2.x",
+        always_seen: true,
+        apply: |step| {
+            let Some(at) = step
+                .rust
+                .iter()
+                .position(|r| r.is("POST", "/nacos/v3/auth/user/login"))
+            else {
+                return false;
+            };
+            let v3 = step.rust.remove(at);
+            // The V1 login comes right after, in the v3 one's place.
+            let v1 = step
+                .rust
+                .get(at)
+                .expect("the V1 login after the v3 one's 404");
+            assert!(
+                v1.is("POST", "/nacos/v1/auth/login"),
+                "{}: {v1:?}",
+                step.name
+            );
+            assert_eq!(v3.query.get("username"), v1.query.get("username"));
+            true
+        },
+    },
+    Fix {
         name: "password in the body",
         reason: "nacos-sdk-python puts the password in the login URL, where proxies and access \
                  logs keep it; this client sends it in the form body, which servers read alike",
@@ -721,7 +750,10 @@ fn login_once_then_the_token_on_every_call() {
         .iter()
         .filter(|r| r.path.contains("/auth/"))
         .collect();
-    assert_eq!(logins.len(), 1, "{logins:?}");
+    // The v3 login first (404 here, as on 1.x and 2.x), then the V1 login, once.
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert_eq!(logins[0].path, "/nacos/v3/auth/user/login");
+    let logins = &logins[1..];
     let login = logins[0];
     assert_eq!(login.method, "POST");
     let credentials = params(&login.query)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::exit_status_help;
+use crate::metadata::{self, Metadata};
 
 /// The whole command line.
 #[derive(Debug, Parser)]
@@ -86,7 +87,8 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) secret_key: Option<Secret>,
 
-    /// How long to wait for each server's answer (500ms, 3s, 1m)
+    /// How long one try waits for a server's answer (500ms, 1.5s, 2m). Each server of the
+    /// list is tried once per call; a lone server is tried three times
     #[arg(
         long,
         global = true,
@@ -95,6 +97,18 @@ pub(crate) struct GlobalArgs {
         value_name = "DURATION"
     )]
     pub(crate) timeout: Duration,
+
+    /// Server API to speak: learnt per server (auto), or pinned to the V1 open API or the v3
+    /// API of Nacos 3.x
+    #[arg(
+        long,
+        global = true,
+        env = "NACOS_API",
+        value_enum,
+        default_value_t = Api::Auto,
+        value_name = "API"
+    )]
+    pub(crate) api: Api,
 
     /// Output format: aligned tables for people, one JSON object per line for programs
     #[arg(
@@ -116,14 +130,37 @@ pub(crate) struct GlobalArgs {
     pub(crate) quiet: bool,
 }
 
+/// Which server API the client speaks (`nacos_naming::ServerApi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Api {
+    // Not doc comments: clap would list them under the flag, one per line.
+    Auto,
+    V1,
+    V3,
+}
+
+impl From<Api> for nacos_naming::ServerApi {
+    fn from(api: Api) -> nacos_naming::ServerApi {
+        match api {
+            Api::Auto => nacos_naming::ServerApi::Auto,
+            Api::V1 => nacos_naming::ServerApi::V1,
+            Api::V3 => nacos_naming::ServerApi::V3,
+        }
+    }
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Output {
     // Not doc comments: clap would list them under the flag, one per line.
     // Aligned columns with a header row.
     Table,
+    // The table with every field: service, group, instance id.
+    Wide,
     // One JSON object per line.
     Json,
+    // One YAML document per result, the JSON fields.
+    Yaml,
 }
 
 /// A password or secret key: kept out of `Debug`, so it never reaches a log or a panic message.
@@ -188,6 +225,23 @@ pub(crate) enum Command {
     /// Pick one healthy instance, weighted at random (select_one_healthy_instance)
     #[command(after_help = SELECT_HELP)]
     Select(SelectArgs),
+
+    /// Show each server: whether it answers, which naming API it serves (V1, v3), its
+    /// version and the round-trip time of one list request
+    #[command(after_help = SERVERS_HELP)]
+    Servers,
+
+    /// Print a completion script for a shell: bash, zsh, fish, elvish or powershell
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+}
+
+/// `nacosctl completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// `SERVICE IP PORT`: which instance.
@@ -236,20 +290,36 @@ pub(crate) struct AttributeArgs {
         allow_negative_numbers = true
     )]
     pub(crate) weight: Option<f64>,
-    /// Metadata entry; repeat for more (replaces the whole metadata on modify)
-    #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = parse_pair)]
+    /// One metadata entry; repeat the flag for more. The value runs to the end of the
+    /// argument, commas included; an argument that looks like several entries (a=1,b=2) is
+    /// refused. Replaces the whole metadata on modify
+    #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = metadata::parse_entry)]
     pub(crate) metadata: Vec<(String, String)>,
+    /// The whole metadata as one JSON object of strings, as tables show it:
+    /// '{"version":"1.0","zones":"a,b"}'
+    #[arg(long, value_name = "JSON", conflicts_with = "metadata", value_parser = metadata::parse_json)]
+    pub(crate) metadata_json: Option<Metadata>,
 }
 
-/// `--ephemeral` / `--persistent`: the last one given wins.
+impl AttributeArgs {
+    /// The metadata the flags give, from --metadata or --metadata-json; empty when neither.
+    pub(crate) fn metadata(&self) -> Result<Metadata, String> {
+        match &self.metadata_json {
+            Some(json) => Ok(json.clone()),
+            None => metadata::from_entries(&self.metadata),
+        }
+    }
+}
+
+/// `--ephemeral` / `--persistent`: both at once is a usage error.
 #[derive(Debug, Args)]
 pub(crate) struct EphemeralFlag {
     /// Ephemeral instance: kept by heartbeats, removed by the server when they stop (the
     /// default)
-    #[arg(long, overrides_with = "persistent")]
+    #[arg(long, conflicts_with = "persistent")]
     ephemeral: bool,
     /// Persistent instance: kept until deregistered, health-checked by the server
-    #[arg(long, overrides_with = "ephemeral")]
+    #[arg(long)]
     persistent: bool,
 }
 
@@ -260,14 +330,14 @@ impl EphemeralFlag {
     }
 }
 
-/// `--enabled` / `--disabled`: the last one given wins.
+/// `--enabled` / `--disabled`: both at once is a usage error.
 #[derive(Debug, Args)]
 pub(crate) struct EnabledFlag {
     /// Take traffic (the default on register)
-    #[arg(long, overrides_with = "disabled")]
+    #[arg(long, conflicts_with = "disabled")]
     enabled: bool,
     /// Take no traffic: disabled instances are left out of lists
-    #[arg(long, overrides_with = "enabled")]
+    #[arg(long)]
     disabled: bool,
 }
 
@@ -278,14 +348,14 @@ impl EnabledFlag {
     }
 }
 
-/// `--healthy` / `--unhealthy`: the last one given wins.
+/// `--healthy` / `--unhealthy`: both at once is a usage error.
 #[derive(Debug, Args)]
 pub(crate) struct HealthyFlag {
     /// Register as healthy (the default)
-    #[arg(long, overrides_with = "unhealthy")]
+    #[arg(long, conflicts_with = "unhealthy")]
     healthy: bool,
     /// Register as unhealthy (servers may ignore it for ephemeral instances)
-    #[arg(long, overrides_with = "healthy")]
+    #[arg(long)]
     unhealthy: bool,
 }
 
@@ -355,6 +425,13 @@ pub(crate) struct ListArgs {
     /// Only healthy instances
     #[arg(long, short = 'H')]
     pub(crate) healthy_only: bool,
+    /// Print the list, then each change as it happens, until Ctrl-C
+    #[arg(long, short = 'W')]
+    pub(crate) watch: bool,
+    /// With --watch: ask the server this often, besides its pushes [default: the server's
+    /// cacheMillis]
+    #[arg(long, requires = "watch", value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) poll_interval: Option<Duration>,
 }
 
 /// `nacosctl get`.
@@ -407,31 +484,14 @@ pub(crate) struct SelectArgs {
     pub(crate) service: ServiceArgs,
 }
 
-/// `KEY=VALUE`; the value may contain `=` and may be empty.
-fn parse_pair(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
-        None => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
-}
-
-/// `500ms`, `3s`, `1.5s`, `2m`, or a bare number of seconds.
+/// `500ms`, `1.5s`, `2m`, `1h`, `1m 30s`: jiff's friendly duration syntax, which the
+/// devserver's flags take too.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        other => return Err(format!("unknown unit {other:?}: use ms, s or m")),
-    };
-    let value: f64 = number
+    let signed: jiff::SignedDuration = s
+        .trim()
         .parse()
-        .map_err(|_| format!("expected a duration such as 500ms, 3s or 1m, got {s:?}"))?;
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{s:?}: {e}"))
+        .map_err(|_| format!("expected a duration such as 500ms, 1.5s, 2m or 1h, got {s:?}"))?;
+    Duration::try_from(signed).map_err(|_| format!("a duration cannot be negative: {s:?}"))
 }
 
 const TOP_HELP: &str = concat!(
@@ -459,6 +519,7 @@ const REGISTER_HELP: &str = examples!(
     "nacosctl register user-service 192.168.1.100 8080 --cluster production --weight 1.5 \\",
     "    --metadata version=1.0.0 --metadata zone=us-west-1a --group microservices",
     "nacosctl register user-service 192.168.1.100 8080 --keep-alive   # until Ctrl-C",
+    "nacosctl register user-service 192.168.1.100 8080 --metadata-json '{\"zones\":\"a,b\"}'",
 );
 const DEREGISTER_HELP: &str = examples!(
     "nacosctl deregister user-service 192.168.1.100 8080",
@@ -473,6 +534,7 @@ const LIST_HELP: &str = examples!(
     "nacosctl list user-service",
     "nacosctl list user-service --healthy-only --clusters production,staging",
     "nacosctl list user-service --namespace production --group microservices -o json",
+    "nacosctl list user-service --watch            # the table, then each change",
 );
 const GET_HELP: &str = examples!(
     "nacosctl get user-service 192.168.1.100 8080",
@@ -489,6 +551,15 @@ const WATCH_HELP: &str = examples!(
 const SERVICES_HELP: &str = examples!(
     "nacosctl services",
     "nacosctl services --group microservices --page 2 --page-size 50 -o json",
+);
+const COMPLETIONS_HELP: &str = examples!(
+    "nacosctl completions bash > ~/.local/share/bash-completion/completions/nacosctl",
+    "nacosctl completions zsh > \"${fpath[1]}/_nacosctl\"",
+    "nacosctl completions fish > ~/.config/fish/completions/nacosctl.fish",
+);
+const SERVERS_HELP: &str = examples!(
+    "nacosctl servers --server 10.0.0.1:8848,10.0.0.2:8848",
+    "nacosctl servers -o json",
 );
 const SELECT_HELP: &str = examples!(
     "nacosctl select user-service",
@@ -509,23 +580,16 @@ mod tests {
     fn parses_durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        for bad in ["", "s", "3h", "-1s", "1e9999s", "x"] {
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "s", "3", "-1s", "x", "3 parsecs"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
-    fn parses_metadata_pairs() {
-        assert_eq!(parse_pair("a=b=c"), Ok(("a".into(), "b=c".into())));
-        assert_eq!(parse_pair("a="), Ok(("a".into(), String::new())));
-        assert!(parse_pair("novalue").is_err());
-    }
-
-    #[test]
-    fn the_last_of_a_pair_of_flags_wins() {
+    fn one_flag_of_a_pair_is_taken() {
         let cli = Cli::try_parse_from([
             "nacosctl",
             "register",
@@ -533,14 +597,13 @@ mod tests {
             "1.2.3.4",
             "80",
             "--persistent",
-            "--ephemeral",
             "--disabled",
         ])
         .unwrap();
         let Command::Register(r) = cli.command else {
             panic!("not register")
         };
-        assert_eq!(r.ephemeral.value(), Some(true));
+        assert_eq!(r.ephemeral.value(), Some(false));
         assert_eq!(r.enabled.value(), Some(false));
         assert_eq!(r.healthy.value(), None);
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::process::ExitCode;
 
-use nacos_naming::Error;
+use nacos_naming::{Error, RequestFailure};
 
 /// The exit statuses, each telling a different kind of failure apart for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub(crate) struct Failure {
     /// What failed, as the start of a sentence: `cannot register user-service 10.0.0.1:8080`.
     what: String,
     cause: Cause,
+    /// What to do about it, when something is known: `pass --username and --password`.
+    hint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -60,6 +62,10 @@ enum Cause {
     Nacos(Error),
     /// Writing to stdout failed.
     Output(io::Error),
+    /// What a command names is not there (the server would have answered "ok" regardless).
+    Missing(String),
+    /// A command line clap accepts but that says something contradictory or ambiguous.
+    Usage(String),
     /// Anything else, said in words.
     Other(String),
 }
@@ -67,9 +73,11 @@ enum Cause {
 impl Failure {
     /// A failed call of the client.
     pub(crate) fn nacos(what: impl Into<String>, error: Error) -> Failure {
+        let hint = hint_for(&error);
         Failure {
             what: what.into(),
             cause: Cause::Nacos(error),
+            hint,
         }
     }
 
@@ -78,6 +86,7 @@ impl Failure {
         Failure {
             what: "cannot write the output".to_owned(),
             cause: Cause::Output(error),
+            hint: None,
         }
     }
 
@@ -86,7 +95,37 @@ impl Failure {
         Failure {
             what: what.into(),
             cause: Cause::Other(why.to_string()),
+            hint: None,
         }
+    }
+
+    /// A command line that cannot be carried out as written: status 2, as clap's errors.
+    pub(crate) fn usage(what: impl Into<String>, why: impl fmt::Display) -> Failure {
+        Failure {
+            what: what.into(),
+            cause: Cause::Usage(why.to_string()),
+            hint: None,
+        }
+    }
+
+    /// The instance (or service) a command names does not exist: status 4, as a refusal.
+    pub(crate) fn missing(what: impl Into<String>, why: impl Into<String>) -> Failure {
+        Failure {
+            what: what.into(),
+            cause: Cause::Missing(why.into()),
+            hint: None,
+        }
+    }
+
+    /// The same failure with `hint` in place of any general one.
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Whether a server answered that what was named does not exist (404).
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(&self.cause, Cause::Nacos(Error::Server { status: 404, .. }))
     }
 
     /// The exit status that tells this kind of failure apart.
@@ -96,6 +135,8 @@ impl Failure {
             Cause::Nacos(Error::Server { .. }) => Status::Refused,
             Cause::Nacos(Error::Request(_)) => Status::Unreachable,
             Cause::Nacos(Error::NoInstanceAvailable { .. }) => Status::NoInstance,
+            Cause::Usage(_) => Status::Usage,
+            Cause::Missing(_) => Status::Refused,
             Cause::Nacos(_) | Cause::Output(_) | Cause::Other(_) => Status::Failure,
         }
     }
@@ -112,12 +153,91 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cause = match &self.cause {
+            Cause::Nacos(Error::Request(failure)) => per_server(failure),
             Cause::Nacos(e) => e.to_string(),
             Cause::Output(e) => e.to_string(),
-            Cause::Other(s) => s.clone(),
+            Cause::Usage(s) | Cause::Missing(s) | Cause::Other(s) => s.clone(),
         };
-        write!(f, "{}: {}", one_line(&self.what), one_line(&cause))
+        write!(f, "{}: {}", one_line(&self.what), one_line(&cause))?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({})", one_line(hint))?;
+        }
+        Ok(())
     }
+}
+
+/// `no server answered GET /nacos/v1/ns/instance/list: 127.0.0.1:8848 (3 tries): connection
+/// refused`: each server once, with how often it was tried and its last cause.
+fn per_server(failure: &RequestFailure) -> String {
+    let mut servers: Vec<(&str, usize, String)> = Vec::new();
+    for attempt in &failure.attempts {
+        let cause = attempt.cause.to_string();
+        match servers.iter_mut().find(|(s, _, _)| *s == attempt.server) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 = cause;
+            }
+            None => servers.push((&attempt.server, 1, cause)),
+        }
+    }
+    let mut out = format!("no server answered {}", failure.request);
+    for (i, (server, tries, cause)) in servers.iter().enumerate() {
+        let sep = if i == 0 { ": " } else { "; " };
+        let tries = if *tries == 1 {
+            "1 try".to_owned()
+        } else {
+            format!("{tries} tries")
+        };
+        out.push_str(&format!("{sep}{server} ({tries}): {cause}"));
+    }
+    out
+}
+
+/// What a person can do about `error`, where the error says enough.
+fn hint_for(error: &Error) -> Option<String> {
+    match error {
+        Error::Server {
+            status: 401 | 403, ..
+        } => Some(
+            "the server wants credentials: pass --username and --password \
+             (or NACOS_USERNAME and NACOS_PASSWORD)"
+                .to_owned(),
+        ),
+        Error::Request(failure) => {
+            let plain_http = failure
+                .attempts
+                .iter()
+                .any(|a| speaks_plain_http(&error_chain(&*a.cause)));
+            plain_http.then(|| "the server does not speak TLS: use http:// for it".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// An error and its sources, as one text.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+/// Whether a TLS failure reads as an answer in plain HTTP (rustls sees no TLS record).
+fn speaks_plain_http(cause: &str) -> bool {
+    let cause = cause.to_ascii_lowercase();
+    [
+        "invalidcontenttype",
+        "corrupt message",
+        "invalid content type",
+        "not a tls",
+        "http/1.",
+    ]
+    .iter()
+    .any(|sign| cause.contains(sign))
 }
 
 /// `s` on one line, blanks collapsed, control characters escaped.

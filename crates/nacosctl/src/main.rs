@@ -15,6 +15,8 @@
 //! nacosctl watch user-service                                          # added/removed/modified lines until Ctrl-C
 //! nacosctl services --group microservices --page 2
 //! nacosctl select user-service                                         # one healthy instance, weighted
+//! nacosctl list user-service --watch                                   # the table, then each change
+//! nacosctl completions bash                                            # clap's completion script
 //! ```
 //!
 //! # Global flags
@@ -26,17 +28,21 @@
 //! | `--username` | `NACOS_USERNAME` | none |
 //! | `--password` | `NACOS_PASSWORD` | none; never printed, not even by `--help` |
 //! | `--access-key`, `--secret-key` | `NACOS_ACCESS_KEY`, `NACOS_SECRET_KEY` | none (AK/SK signing) |
-//! | `--timeout` | | `5s` |
-//! | `--output`, `-o` | | `table`; `json` prints one object per line (per event for `watch`) |
+//! | `--timeout` | | `5s`, per try (`500ms`, `1.5s`, `2m`, `1h`) |
+//! | `--output`, `-o` | | `table`; `wide` adds every field; `json` prints one object per line (per event for `watch`); `yaml` one document per result |
 //! | `-v`, `-q` | | the client's warnings on stderr; `-v` more, `-q` none |
 //!
 //! # Output
 //!
-//! Tables are aligned columns with a header row. JSON is one object per line: instances, lists
-//! and beat answers in the Nacos 2.x wire form; write results as
-//! `{"result":"registered","serviceName":…,"groupName":…,"clusterName":…,"ip":…,"port":…}`;
-//! watch events as `{"serviceName","groupName","clusters","added","removed","modified","hosts"}`;
-//! service pages as `{"count","page","pageSize","groupName","services"}`.
+//! Tables are aligned columns with a header row, metadata shown as a JSON object. JSON is one
+//! object per line, with the same fields wherever an instance appears: `{"serviceName",
+//! "groupName","clusterName","ip","port","weight","healthy","enabled","ephemeral",
+//! "instanceId","metadata"}`; lists as `{"serviceName","groupName","clusters","hosts"}`;
+//! write results as `{"result":"registered","serviceName",…,"port"}`; watch events as
+//! `{"event":"changed","serviceName","groupName","clusters","added","removed","modified",
+//! "hosts"}` or `{"event":"empty"|"unreachable"|"refused"|"recovered",…,"message"}`; service
+//! pages as `{"count","page","pageSize","groupName","services":[{"serviceName","instances",
+//! "healthy"}]}`; beat answers in the Nacos wire form. YAML has the JSON's fields.
 //!
 //! # Errors and exit status
 //!
@@ -62,9 +68,12 @@ mod cli;
 mod commands;
 mod exit;
 mod logger;
+mod metadata;
 mod render;
 mod stop;
 mod table;
+mod watch;
+mod whereabouts;
 
 use std::process::ExitCode;
 

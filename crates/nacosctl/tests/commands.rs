@@ -117,7 +117,7 @@ fn the_instance_lifecycle_in_tables() {
             "true",
             "true",
             "false",
-            "version=1.0.0,zone=us-west-1a"
+            r#"{"version":"1.0.0","zone":"us-west-1a"}"#
         ]
     );
     assert_aligned(&listed.stdout);
@@ -189,7 +189,7 @@ fn the_instance_lifecycle_in_tables() {
     );
     let (_, rows) = table(got.ok());
     assert_eq!(rows[0][3], "2");
-    assert_eq!(rows[0][7], "status=updated");
+    assert_eq!(rows[0][7], r#"{"status":"updated"}"#);
     assert_eq!(rows[0][5], "true", "enabled is kept when not named");
 
     // Disabled instances leave the list; the other flags are kept.
@@ -297,10 +297,10 @@ fn the_instance_lifecycle_in_json() {
     assert_eq!(hosts[0]["weight"], 3.0);
     assert_eq!(hosts[0]["metadata"], serde_json::json!({"k": "v"}));
     assert_eq!(hosts[0]["ephemeral"], true);
-    assert!(
-        listed["checksum"].is_string() && listed["cacheMillis"].is_u64(),
-        "{listed}"
-    );
+    // The same names as `get` and `watch`: the plain service name and its group.
+    assert_eq!(listed["serviceName"], "svc", "{listed}");
+    assert_eq!(listed["groupName"], "DEFAULT_GROUP", "{listed}");
+    assert_eq!(hosts[0]["serviceName"], "svc", "{listed}");
 
     let got = run(
         s,
@@ -309,6 +309,7 @@ fn the_instance_lifecycle_in_json() {
     .json();
     assert_eq!(got["clusterName"], "DEFAULT");
     assert_eq!(got["healthy"], true);
+    assert_eq!(got, hosts[0], "get and list show an instance alike");
 
     let modified = run(
         s,
@@ -423,15 +424,58 @@ fn services_are_listed_a_page_at_a_time() {
     .json();
     let mut names: Vec<Value> = first["services"].as_array().unwrap().clone();
     names.extend(second["services"].as_array().unwrap().iter().cloned());
-    names.sort_by_key(|v| v.as_str().unwrap().to_owned());
+    let mut names: Vec<String> = names
+        .iter()
+        .map(|v| v["serviceName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
     assert_eq!(names, ["alpha", "beta", "gamma"]);
 
     let all = run(s, &["services", "-g", "shop"]);
     let (header, rows) = table(all.ok());
-    assert_eq!(header, ["SERVICE"]);
+    assert_eq!(header, ["SERVICE", "INSTANCES", "HEALTHY"]);
     assert_eq!(rows.len(), 3);
     let default_group = run(s, &["services"]);
-    assert_eq!(table(default_group.ok()).1, [["other".to_owned()]]);
+    assert_eq!(table(default_group.ok()).1[0][0], "other");
+}
+
+/// `servers` tells, per server, whether it answers, its API and version; a silent one fails
+/// the run. `--api` pins the API: v1 works on the devserver's V1 API, v3 does not.
+#[test]
+fn servers_shows_each_servers_api_and_api_pins_it() {
+    let server = devserver();
+    let silent = format!("127.0.0.1:{}", nacos_test_support::free_port());
+    let s = &addr(&server);
+    let reports = run(s, &["servers", "-o", "json"]).json();
+    assert_eq!(reports["server"], s.as_str());
+    assert_eq!(reports["answered"], true);
+    assert_eq!(reports["api"], "V1");
+    assert!(reports["round_trip_ms"].as_f64().is_some(), "{reports}");
+    let (header, rows) = table(run(s, &["servers"]).ok());
+    assert_eq!(&header[..3], ["SERVER", "ANSWERS", "API"]);
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][1].as_str()),
+        (s.as_str(), "yes")
+    );
+    let both = run(&format!("{s},{silent}"), &["servers", "-o", "json"]);
+    assert!(!both.status.success());
+    let lines = json_lines(&both.stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["answered"], false);
+    assert!(both.stderr.contains(&silent), "{}", both.stderr);
+
+    run(s, &["register", "svc", "10.0.0.9", "80", "--api", "v1"]).ok();
+    assert_eq!(
+        run(s, &["list", "svc", "--api", "v1", "-o", "json"]).json()["hosts"][0]["ip"],
+        "10.0.0.9"
+    );
+    let pinned = run(s, &["list", "svc", "--api", "v3"]);
+    assert!(
+        !pinned.status.success(),
+        "the devserver's V1 mode has no v3 list"
+    );
+    let bad = run(s, &["list", "svc", "--api", "v2"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.stderr);
 }
 
 /// `select` picks a healthy, enabled instance of weight above 0, and tells when none is.
@@ -530,7 +574,14 @@ fn invalid_parameters_exit_3() {
         ),
         (&["modify", "svc", "10.0.0.1", "80", "-w", "-1"], "weight"),
         (
-            &["register", "svc", "10.0.0.1", "80", "--metadata", "=v"],
+            &[
+                "register",
+                "svc",
+                "10.0.0.1",
+                "80",
+                "--metadata-json",
+                r#"{"":"v"}"#,
+            ],
             "metadata",
         ),
         (&["register", "svc", "not an ip", "80"], "ip"),
@@ -561,9 +612,66 @@ fn usage_errors_exit_2() {
         &["register", "svc", "10.0.0.1", "port"],
         &["register", "svc", "10.0.0.1", "70000"],
         &["register", "svc", "10.0.0.1", "80", "--metadata", "novalue"],
+        &["register", "svc", "10.0.0.1", "80", "--metadata", "=v"],
         &["register", "svc", "10.0.0.1", "80", "--beat-interval", "1s"],
         &["list", "svc", "--output", "xml"],
-        &["list", "svc", "--timeout", "3h"],
+        &["list", "svc", "--timeout", "3 parsecs"],
+        &["list", "svc", "--timeout", "3"],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--enabled",
+            "--disabled",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--ephemeral",
+            "--persistent",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--healthy",
+            "--unhealthy",
+        ],
+        &["modify", "svc", "10.0.0.1", "80", "--metadata", "a=1,b=2"],
+        &[
+            "modify",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--metadata",
+            "a=1",
+            "--metadata",
+            "a=2",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "--metadata-json",
+            "[1]",
+        ],
+        &[
+            "register",
+            "svc",
+            "10.0.0.1",
+            "80",
+            "-m",
+            "a=1",
+            "--metadata-json",
+            "{}",
+        ],
+        &["list", "svc", "--poll-interval", "1s"],
+        &["completions", "tcsh"],
         &["services", "--page", "0"],
         &["frobnicate"],
         &[],

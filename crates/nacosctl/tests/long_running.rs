@@ -117,7 +117,7 @@ fn watch_prints_change_lines_in_a_table() {
     assert_eq!(
         line,
         "added     10.2.0.2:7002  cluster=blue  weight=1  healthy=true  enabled=true  \
-         ephemeral=false  metadata=zone=a"
+         ephemeral=false  metadata={\"zone\":\"a\"}"
     );
     other
         .remove_naming_instance("payments", "10.2.0.2", 7002)

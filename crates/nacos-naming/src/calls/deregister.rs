@@ -1,25 +1,19 @@
 //! `remove_naming_instance`: deregistering an instance.
 
 use crate::calls::params::{check_instance, FirstError, InstanceKey};
-use crate::calls::register::{expect_ok, INSTANCE_PATH};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::wire::transport::{Call, Method};
+use crate::wire::operation::Operation;
 
 impl ClientInner {
-    /// `DELETE /nacos/v1/ns/instance`. `ephemeral` tells the server which store holds it.
+    /// Deregisters; `ephemeral` tells the server which store holds it.
     pub(crate) fn deregister(&self, instance: &InstanceKey, ephemeral: bool) -> Result<(), Error> {
-        let call = deregistration(instance, ephemeral);
-        self.transport()
-            .execute(&call)
-            .map(|body| expect_ok(&call, &body))
+        let op = Operation::Deregister {
+            instance,
+            ephemeral,
+        };
+        self.transport().perform(&op)?.done(&op)
     }
-}
-
-fn deregistration(instance: &InstanceKey, ephemeral: bool) -> Call {
-    instance
-        .write(Call::new(Method::Delete, INSTANCE_PATH))
-        .param("ephemeral", ephemeral.to_string())
 }
 
 /// The builder of [`NamingClient::remove_naming_instance`]; [`send`](Self::send) deregisters.
@@ -90,6 +84,8 @@ impl<'a> DeregisterInstance<'a> {
 mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
+    use crate::wire::transport::Method;
+    use crate::wire::v1;
 
     #[test]
     fn refuses_bad_arguments_before_sending() {
@@ -130,7 +126,10 @@ mod tests {
             1,
         );
         key.cluster_name = "c1".into();
-        let call = deregistration(&key, false);
+        let call = v1::request(&Operation::Deregister {
+            instance: &key,
+            ephemeral: false,
+        });
         assert_eq!(call.method(), Method::Delete);
         for (k, v) in [
             ("serviceName", "svc"),

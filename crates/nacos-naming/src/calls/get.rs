@@ -1,19 +1,17 @@
 //! `get_naming_instance`: reading one instance.
 
 use crate::calls::params::{check_instance, FirstError, InstanceKey};
-use crate::calls::register::INSTANCE_PATH;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::instance::Instance;
-use crate::wire::transport::{Call, Method};
+use crate::wire::operation::Operation;
 
 impl ClientInner {
-    /// `GET /nacos/v1/ns/instance`, with the group (which the Python client forgets) and the
-    /// cluster.
+    /// Reads one instance, with the group (which the Python client forgets) and the cluster.
     pub(crate) fn get(&self, instance: &InstanceKey) -> Result<Instance, Error> {
-        let call = instance.write(Call::new(Method::Get, INSTANCE_PATH));
-        let body = self.transport().execute(&call)?;
-        decode_instance(&body)
+        self.transport()
+            .perform(&Operation::Get(instance))?
+            .instance(instance)
     }
 }
 

@@ -9,9 +9,9 @@ use crate::calls::params::{check_instance, FirstError, InstanceKey};
 use crate::calls::register::Registration;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
+use crate::wire::operation::Operation;
 use crate::wire::transport::{Call, Method};
-
-const BEAT_PATH: &str = "/nacos/v1/ns/instance/beat";
+use crate::wire::v1::BEAT_PATH;
 
 /// One beat. A full beat carries the instance (weight, metadata), from which a server that
 /// lost it can register it again; a light one (`light`, when the server allows it) names only
@@ -50,7 +50,7 @@ impl BeatRequest {
 
     /// `serviceName` goes grouped (`group@@svc`) both outside and inside the beat: with a plain
     /// name, Nacos 2.x refreshes the DEFAULT_GROUP service instead and the instance flaps.
-    fn call(&self) -> Call {
+    pub(crate) fn call(&self) -> Call {
         let service = &self.instance.service;
         let grouped = service.grouped_name();
         let mut call = Call::new(Method::Put, BEAT_PATH)
@@ -97,10 +97,9 @@ struct BeatBody<'a> {
 }
 
 impl ClientInner {
-    /// `PUT /nacos/v1/ns/instance/beat`.
+    /// One beat (V1) or renew (v3).
     pub(crate) fn beat(&self, beat: &BeatRequest) -> Result<BeatInfo, Error> {
-        let body = self.transport().execute(&beat.call())?;
-        decode_beat_info(&body)
+        self.transport().perform(&Operation::Beat(beat))?.beat(beat)
     }
 }
 

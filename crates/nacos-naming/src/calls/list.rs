@@ -5,9 +5,9 @@ use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::service_info::ServiceInfo;
+use crate::wire::operation::Operation;
 use crate::wire::transport::{Call, Method};
-
-const LIST_PATH: &str = "/nacos/v1/ns/instance/list";
+use crate::wire::v1::LIST_PATH;
 
 /// One list query. `udp_port` and `client_ip` ask official servers to push changes of the
 /// service to that UDP address (subscribers set them; plain calls leave them `None`).
@@ -34,7 +34,7 @@ impl ListQuery {
 
     /// `healthyOnly` is always sent: rnacos takes a missing one as `true`, official servers as
     /// `false`.
-    fn call(&self) -> Call {
+    pub(crate) fn call(&self) -> Call {
         let mut call = self
             .service
             .write(Call::new(Method::Get, LIST_PATH))
@@ -66,10 +66,11 @@ impl ListQuery {
 }
 
 impl ClientInner {
-    /// `GET /nacos/v1/ns/instance/list`.
+    /// The instances of a service, in the API each server speaks.
     pub(crate) fn list(&self, query: &ListQuery) -> Result<ServiceInfo, Error> {
-        let body = self.transport().execute(&query.call())?;
-        query.decode(&body)
+        self.transport()
+            .perform(&Operation::List(query))?
+            .service(query)
     }
 }
 

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::calls::params::{check_instance, FirstError, InstanceKey};
-use crate::calls::register::{expect_ok, Registration, INSTANCE_PATH};
+use crate::calls::register::Registration;
 use crate::calls::validate;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::instance::Instance;
-use crate::wire::transport::{Call, Method};
+use crate::wire::operation::Operation;
 
 /// The fields a modification changes; `None` keeps the server's current value.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,9 @@ impl Modification {
             r.enabled = current.enabled;
             r.ephemeral = current.ephemeral;
             r.metadata = current.metadata.clone();
+            // Where an update is a registration again (v3 without the admin API), the
+            // health must stay the server's.
+            r.healthy = current.healthy;
         }
         if let Some(w) = self.weight {
             r.weight = w;
@@ -79,12 +82,11 @@ impl ClientInner {
         self.update(&m.merge(current.as_ref()))
     }
 
-    /// `PUT /nacos/v1/ns/instance` with every field of `r` (its health is the server's).
+    /// Writes every field of `r` (its health is the server's): the V1 or v3 admin update, or
+    /// on v3 without the admin API a registration again.
     pub(crate) fn update(&self, r: &Registration) -> Result<(), Error> {
-        let call = r.write(Call::new(Method::Put, INSTANCE_PATH));
-        self.transport()
-            .execute(&call)
-            .map(|body| expect_ok(&call, &body))
+        let op = Operation::Update(r);
+        self.transport().perform(&op)?.done(&op)
     }
 }
 
@@ -201,6 +203,8 @@ impl<'a> ModifyInstance<'a> {
 mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
+    use crate::wire::transport::{Call, Method};
+    use crate::wire::v1::INSTANCE_PATH;
 
     fn modification() -> Modification {
         Modification {

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use crate::calls::params::{check_instance, metadata_param, weight_param, FirstError, InstanceKey};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
-use crate::wire::transport::{Call, Method};
-
-pub(crate) const INSTANCE_PATH: &str = "/nacos/v1/ns/instance";
+use crate::wire::operation::Operation;
+use crate::wire::transport::Call;
 
 /// Everything a registration says about an instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,27 +47,10 @@ impl Registration {
 }
 
 impl ClientInner {
-    /// `POST /nacos/v1/ns/instance`.
+    /// Registers with every field, in the API each server speaks.
     pub(crate) fn register(&self, r: &Registration) -> Result<(), Error> {
-        let call = r
-            .write(Call::new(Method::Post, INSTANCE_PATH))
-            .param("healthy", r.healthy.to_string());
-        self.transport()
-            .execute(&call)
-            .map(|body| expect_ok(&call, &body))
-    }
-}
-
-/// Write calls answer `ok`. Any 2xx means the server applied the write, so another body is
-/// only logged: failing would make callers retry a write that took effect.
-pub(crate) fn expect_ok(call: &Call, body: &str) {
-    if body.trim() != "ok" {
-        log::debug!(
-            "{:?} {} answered {:?} instead of \"ok\"",
-            call.method(),
-            call.path(),
-            body
-        );
+        let op = Operation::Register(r);
+        self.transport().perform(&op)?.done(&op)
     }
 }
 
@@ -216,6 +198,8 @@ impl<'a> RegisterInstance<'a> {
 mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
+    use crate::wire::transport::Method;
+    use crate::wire::v1::INSTANCE_PATH;
 
     fn client() -> NamingClient {
         // Port 1: nothing listens, so a request that got out would fail with Error::Request.

@@ -7,9 +7,9 @@ use crate::client::NamingClient;
 use crate::error::Error;
 use crate::instance::DEFAULT_GROUP;
 use crate::wire::lenient;
+use crate::wire::operation::Operation;
 use crate::wire::transport::{Call, Method};
-
-const SERVICE_LIST_PATH: &str = "/nacos/v1/ns/service/list";
+use crate::wire::v1::SERVICE_LIST_PATH;
 
 /// One page of service names, as answered by `/nacos/v1/ns/service/list`.
 ///
@@ -37,10 +37,12 @@ impl NamingClient {
     pub fn list_services(&self) -> ListServices<'_> {
         ListServices {
             client: self,
-            namespace_id: self.inner.namespace().map(str::to_owned),
-            group_name: DEFAULT_GROUP.to_owned(),
-            page_no: 1,
-            page_size: 100,
+            query: ServicesQuery {
+                namespace_id: self.inner.namespace().map(str::to_owned),
+                group_name: DEFAULT_GROUP.to_owned(),
+                page_no: 1,
+                page_size: 100,
+            },
             errors: FirstError::default(),
         }
     }
@@ -51,11 +53,31 @@ impl NamingClient {
 #[derive(Debug)]
 pub struct ListServices<'a> {
     client: &'a NamingClient,
-    namespace_id: Option<String>,
-    group_name: String,
-    page_no: u32,
-    page_size: u32,
+    query: ServicesQuery,
     errors: FirstError,
+}
+
+/// Which page of which group's service names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServicesQuery {
+    pub(crate) namespace_id: Option<String>,
+    pub(crate) group_name: String,
+    pub(crate) page_no: u32,
+    pub(crate) page_size: u32,
+}
+
+impl ServicesQuery {
+    /// The V1 request.
+    pub(crate) fn call(&self) -> Call {
+        let call = Call::new(Method::Get, SERVICE_LIST_PATH)
+            .param("pageNo", self.page_no.to_string())
+            .param("pageSize", self.page_size.to_string())
+            .param("groupName", &self.group_name);
+        match &self.namespace_id {
+            Some(ns) => call.param("namespaceId", ns),
+            None => call,
+        }
+    }
 }
 
 impl ListServices<'_> {
@@ -63,14 +85,14 @@ impl ListServices<'_> {
         /// The group whose services to list.
         ///
         /// Defaults to `DEFAULT_GROUP`.
-        group_name / set_group_name => group_name
+        group_name / set_group_name => query.group_name
     }
 
     crate::calls::builder_setters::string_setters! {
         /// The namespace to list, for this call only.
         ///
         /// Defaults to the client's namespace.
-        namespace_id / set_namespace_id => namespace_id = Some
+        namespace_id / set_namespace_id => query.namespace_id = Some
     }
 
     /// The page, from 1.
@@ -81,7 +103,7 @@ impl ListServices<'_> {
             self.errors
                 .check(Err(Error::invalid("page_no", "pages count from 1")));
         }
-        self.page_no = page_no;
+        self.query.page_no = page_no;
         self
     }
 
@@ -93,19 +115,13 @@ impl ListServices<'_> {
             self.errors
                 .check(Err(Error::invalid("page_size", "must be above zero")));
         }
-        self.page_size = page_size;
+        self.query.page_size = page_size;
         self
     }
 
+    #[cfg(test)]
     fn call(&self) -> Call {
-        let call = Call::new(Method::Get, SERVICE_LIST_PATH)
-            .param("pageNo", self.page_no.to_string())
-            .param("pageSize", self.page_size.to_string())
-            .param("groupName", &self.group_name);
-        match &self.namespace_id {
-            Some(ns) => call.param("namespaceId", ns),
-            None => call,
-        }
+        self.query.call()
     }
 
     /// Lists the page.
@@ -116,13 +132,12 @@ impl ListServices<'_> {
     /// [`Error::Server`] when a server refuses; [`Error::Request`] when no server answers;
     /// [`Error::Decode`] when the answer is not a service list.
     pub fn send(self) -> Result<ServiceList, Error> {
-        let call = self.call();
         self.errors.into_result()?;
-        let body = self.client.inner.transport().execute(&call)?;
-        serde_json::from_str(&body).map_err(|source| Error::Decode {
-            what: "service list",
-            source,
-        })
+        self.client
+            .inner
+            .transport()
+            .perform(&Operation::ListServices(&self.query))?
+            .services(&self.query)
     }
 }
 

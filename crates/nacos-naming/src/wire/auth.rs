@@ -13,9 +13,6 @@ use crate::error::Error;
 use crate::wire::lenient;
 use crate::wire::transport::{Call, Method};
 
-/// Where the login is sent.
-pub(crate) const LOGIN_PATH: &str = "/nacos/v1/auth/login";
-
 /// The token lifetime assumed when a server does not say (the official default, 5 hours).
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(18_000);
 
@@ -133,8 +130,9 @@ impl Login {
 
     /// The login request: the username in the query, the password in a form body so that it
     /// stays out of URLs and access logs (official servers and rnacos read both places).
-    pub(crate) fn call(&self) -> Call {
-        Call::new(Method::Post, LOGIN_PATH)
+    /// The login request at `path` (the v3 or the V1 login: both take the same form).
+    pub(crate) fn call(&self, path: &'static str) -> Call {
+        Call::new(Method::Post, path)
             .unauthenticated()
             .param("username", &self.username)
             .form("password", &self.password)
@@ -412,7 +410,10 @@ mod tests {
             access_key: "ak".into(),
             secret_key: "sk-secret".into(),
         };
-        let shown = format!("{login:?} {key:?} {:?}", login.call());
+        let shown = format!(
+            "{login:?} {key:?} {:?}",
+            login.call(crate::wire::v1::LOGIN_PATH)
+        );
         assert!(shown.contains("user") && shown.contains("ak"));
         for secret in ["hunter2", "tok-secret", "sk-secret"] {
             assert!(!shown.contains(secret), "{shown}");

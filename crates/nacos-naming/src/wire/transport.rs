@@ -10,9 +10,13 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use ureq::Agent;
 
 use crate::error::{Attempt, Error, RequestFailure};
+use crate::wire::api::ServerApi;
 use crate::wire::auth::{parse_login_answer, Auth, Login, Token};
+use crate::wire::generation::{self, Generation, Prepared, Reply};
+use crate::wire::line::{Line, Lines};
+use crate::wire::operation::Operation;
 use crate::wire::server_list::{ServerAddr, ServerList};
-use crate::wire::signature;
+use crate::wire::{signature, v1, v3};
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded, so `@@`, JSON and
 /// base64's `+` reach the server as sent.
@@ -96,6 +100,7 @@ impl Call {
         self
     }
 
+    #[cfg(test)]
     pub(crate) fn method(&self) -> Method {
         self.method
     }
@@ -143,6 +148,7 @@ pub(crate) struct TransportConfig {
     pub(crate) max_idle_connections: usize,
     /// Trusted roots for https; `None` when no server speaks https.
     pub(crate) root_certs: Option<Vec<Certificate<'static>>>,
+    pub(crate) api: ServerApi,
 }
 
 /// The servers, one keep-alive connection pool for all of them, and the credentials.
@@ -151,6 +157,9 @@ pub(crate) struct Transport {
     servers: ServerList,
     auth: Auth,
     max_response_size: u64,
+    api: ServerApi,
+    /// What each server was found to speak (with `ServerApi::Auto`).
+    lines: Lines,
 }
 
 impl fmt::Debug for Transport {
@@ -218,10 +227,25 @@ impl Transport {
             .build();
         Transport {
             agent: Agent::new_with_config(agent_config),
+            lines: Lines::new(config.servers.len()),
             servers: ServerList::new(config.servers),
             auth: config.auth,
             max_response_size: config.max_response_size,
+            api: config.api,
         }
+    }
+
+    /// Remembers what server `index` was found to speak (by a probe).
+    pub(crate) fn learn(&self, index: usize, line: Line) {
+        if self.api == ServerApi::Auto {
+            self.lines.set(index, line);
+        }
+    }
+
+    /// A token for a call now, if a login is configured and a server gives one.
+    pub(crate) fn current_token(&self) -> Option<String> {
+        let login = self.auth.login.as_ref()?;
+        login.token(|l| self.log_in(l)).ok()
     }
 
     pub(crate) fn servers(&self) -> &[ServerAddr] {
@@ -249,8 +273,19 @@ impl Transport {
         }
     }
 
+    /// The v3 login first, then the V1 login where the server has no v3 one (404, 501), as
+    /// the official Java client does; a client pinned to V1 uses the V1 login alone.
     fn log_in(&self, login: &Login) -> Result<Token, Error> {
-        let body = self.execute(&login.call())?;
+        let body = match self.api {
+            ServerApi::V1 => self.execute(&login.call(v1::LOGIN_PATH))?,
+            ServerApi::Auto | ServerApi::V3 => match self.execute(&login.call(v3::LOGIN_PATH)) {
+                Err(Error::Server {
+                    status: 404 | 405 | 501,
+                    ..
+                }) => self.execute(&login.call(v1::LOGIN_PATH))?,
+                other => other?,
+            },
+        };
         parse_login_answer(&body, Instant::now())
     }
 
@@ -262,7 +297,190 @@ impl Transport {
     /// repeat the call once. When no server got past a 5xx, the last 5xx is returned with the
     /// server's text; when none answered at all, [`Error::Request`] lists every cause.
     pub(crate) fn execute(&self, call: &Call) -> Result<String, Error> {
-        let login = self.auth.login.as_ref().filter(|_| call.authenticated);
+        self.run(
+            || call.describe(),
+            call.authenticated,
+            |_, server, token| {
+                let (status, body) = self.attempt(server, call, token)?;
+                Ok(Ok((status, body, ())))
+            },
+        )
+        .map(|(body, (), _)| body)
+    }
+
+    /// Performs `op` in the generation each server tried speaks (see [`ServerApi`]), failing
+    /// over as [`execute`](Self::execute) does, and returns the answer for the generation that
+    /// sent it to read.
+    ///
+    /// With [`ServerApi::Auto`], a server's 404 or 410 to a call of the generation it was
+    /// thought to speak makes the client try the other generation on that server once: when
+    /// that answers, the server's line is remembered and the caller sees the answer; when it
+    /// does not, the first answer stands and nothing is remembered.
+    pub(crate) fn perform(&self, op: &Operation<'_>) -> Result<Reply, Error> {
+        let describe = || {
+            let index = self.servers.try_order().first().copied().unwrap_or(0);
+            match self.prepare(index, self.lines.get(index), op) {
+                Ok(prepared) => prepared.call.describe(),
+                Err(_) => op.name().to_owned(),
+            }
+        };
+        let (body, prepared, index) = self.run(describe, true, |index, server, token| {
+            self.attempt_operation(index, server, op, token)
+        })?;
+        Ok(Reply {
+            body,
+            generation: prepared.generation,
+            admin: prepared.admin,
+            line: self.lines.get(index),
+            server: self.servers.get(index).to_string(),
+        })
+    }
+
+    /// The request of `op` for server `index`, as its line is known now.
+    fn prepare(&self, index: usize, line: Line, op: &Operation<'_>) -> Result<Prepared, Error> {
+        let generation = generation::choose(self.api, line, op);
+        let admin = self.auth.login.is_some() && !self.lines.admin_refused(index);
+        let server = self.servers.get(index).to_string();
+        Prepared::new(op, generation, line, admin, &server)
+    }
+
+    /// One try of `op` on one server, with what a 404, 410 or admin refusal teaches about it.
+    fn attempt_operation(
+        &self,
+        index: usize,
+        server: &ServerAddr,
+        op: &Operation<'_>,
+        token: Option<&str>,
+    ) -> Result<Result<(u16, String, Prepared), Error>, ureq::Error> {
+        let mut line = self.lines.get(index);
+        if line == Line::Unknown && self.api == ServerApi::V3 && op.lists_every_cluster() {
+            // Pinned to v3, a list of every cluster is complete only past 3.1: the server's
+            // version tells, once.
+            line = self.line_from_version(server, token)?;
+            self.lines.set(index, line);
+        }
+        let prepared = match self.prepare(index, line, op) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (status, body) = self.attempt(server, &prepared.call, token)?;
+        if prepared.admin && matches!(status, 401 | 403) {
+            // The login is no admin's: the client API stands in, on this server from now on.
+            log::info!("{server} refused the login on its admin API; using its client API");
+            self.lines.refuse_admin(index);
+            return self.repeat(index, server, line, op, token);
+        }
+        if self.api != ServerApi::Auto {
+            return Ok(Ok((status, body, prepared)));
+        }
+        let Some(learned) = self.relearn(server, line, &prepared, op, status, token)? else {
+            if line == Line::Unknown && (200..300).contains(&status) {
+                let line = match prepared.generation {
+                    Generation::V1 => Line::V1,
+                    Generation::V3 => Line::V3,
+                };
+                self.lines.set(index, line);
+            }
+            return Ok(Ok((status, body, prepared)));
+        };
+        log::info!(
+            "{server} answered {status} to {} ({}): trying it as {learned}",
+            op.name(),
+            prepared.call.path()
+        );
+        self.lines.set(index, learned);
+        match self.repeat(index, server, learned, op, token)? {
+            Ok((404 | 410, ..)) | Err(_) => {
+                // Neither generation serves it: the first answer stands, nothing is learned.
+                self.lines.set(index, line);
+                Ok(Ok((status, body, prepared)))
+            }
+            answered => Ok(answered),
+        }
+    }
+
+    /// A v3 server's line from the version its state reports: 3.0 and 3.1 list DEFAULT alone
+    /// when no cluster is named; later versions, or a server that does not say, every cluster.
+    fn line_from_version(
+        &self,
+        server: &ServerAddr,
+        token: Option<&str>,
+    ) -> Result<Line, ureq::Error> {
+        let (status, body) =
+            self.attempt(server, &Call::new(Method::Get, v3::STATE_PATH), token)?;
+        let version = (status == 200)
+            .then(|| v3::read_version(&body))
+            .flatten()
+            .unwrap_or_default();
+        Ok(
+            if version.starts_with("3.0") || version.starts_with("3.1") {
+                Line::V1OpenOnly
+            } else {
+                Line::V3
+            },
+        )
+    }
+
+    /// `op` again on the same server, as its line is now known.
+    fn repeat(
+        &self,
+        index: usize,
+        server: &ServerAddr,
+        line: Line,
+        op: &Operation<'_>,
+        token: Option<&str>,
+    ) -> Result<Result<(u16, String, Prepared), Error>, ureq::Error> {
+        let prepared = match self.prepare(index, line, op) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (status, body) = self.attempt(server, &prepared.call, token)?;
+        Ok(Ok((status, body, prepared)))
+    }
+
+    /// The line a server's answer shows it is on, when that differs from what was thought:
+    /// 410 to a V1 call is Nacos 3.0–3.1; 404 to a V1 call that never answers 404 is a server
+    /// without V1 naming (3.2+), and so is a 404 to a V1 `get` or `modify` when the V1 list
+    /// answers 404 too (one request); 404 to a v3 client call is a server back on V1.
+    fn relearn(
+        &self,
+        server: &ServerAddr,
+        line: Line,
+        prepared: &Prepared,
+        op: &Operation<'_>,
+        status: u16,
+        token: Option<&str>,
+    ) -> Result<Option<Line>, ureq::Error> {
+        Ok(match (prepared.generation, status) {
+            (Generation::V1, 410) => Some(Line::V1OpenOnly),
+            (Generation::V1, 404) if op.v1_404_means_no_path() => Some(Line::V3),
+            (Generation::V1, 404) => {
+                let probe = Call::new(Method::Get, v1::LIST_PATH)
+                    .param("serviceName", "nacos.client.api.probe")
+                    .param("healthyOnly", "false");
+                let (probe_status, _) = self.attempt(server, &probe, token)?;
+                (probe_status == 404).then_some(Line::V3)
+            }
+            (Generation::V3, 404) if !prepared.admin && op.v1_404_means_no_path() => {
+                (line == Line::V3).then_some(Line::V1)
+            }
+            _ => None,
+        })
+    }
+
+    /// The failover loop of every call; `attempt` sends the call to one server (`Err`: the
+    /// server could not be reached; `Ok(Err)`: an error to return at once).
+    fn run<G>(
+        &self,
+        what: impl Fn() -> String,
+        authenticated: bool,
+        mut attempt: impl FnMut(
+            usize,
+            &ServerAddr,
+            Option<&str>,
+        ) -> Result<Result<(u16, String, G), Error>, ureq::Error>,
+    ) -> Result<(String, G, usize), Error> {
+        let login = self.auth.login.as_ref().filter(|_| authenticated);
         let mut token = match login {
             Some(login) => Some(login.token(|l| self.log_in(l))?),
             None => None,
@@ -272,28 +490,29 @@ impl Transport {
         let mut last_failing_answer = None;
         for index in self.servers.try_order() {
             let server = self.servers.get(index);
-            let mut outcome = self.attempt(server, call, token.as_deref());
-            if let (Some(login), Ok((403, _))) = (login, &outcome) {
+            let mut outcome = attempt(index, server, token.as_deref());
+            if let (Some(login), Ok(Ok((403, _, _)))) = (login, &outcome) {
                 if may_log_in_again {
                     may_log_in_again = false;
                     log::debug!("{server} refused the token; logging in again");
                     token = Some(login.renew_after_refusal(token.as_deref(), |l| self.log_in(l))?);
-                    outcome = self.attempt(server, call, token.as_deref());
+                    outcome = attempt(index, server, token.as_deref());
                 }
             }
             match outcome {
-                Ok((status, body)) => match verdict(status) {
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok((status, body, sent))) => match verdict(status) {
                     Verdict::Success => {
                         self.servers.answered(index);
                         if !attempts.is_empty() {
                             // The caller sees success; this is where a failing server shows.
                             log::warn!(
                                 "{} succeeded on {server} after failing: {}",
-                                call.describe(),
+                                what(),
                                 describe_attempts(&attempts)
                             );
                         }
-                        return Ok(body);
+                        return Ok((body, sent, index));
                     }
                     Verdict::Refused => {
                         self.servers.answered(index);
@@ -301,7 +520,7 @@ impl Transport {
                     }
                     Verdict::Failover => {
                         let cause = format!("answered {status}: {}", excerpt(&body, 200));
-                        log::debug!("{} on {server} {cause}", call.describe());
+                        log::debug!("{} on {server} {cause}", what());
                         attempts.push(Attempt {
                             server: server.to_string(),
                             cause: cause.into(),
@@ -310,7 +529,7 @@ impl Transport {
                     }
                 },
                 Err(e) => {
-                    log::debug!("{} on {server} failed: {e}", call.describe());
+                    log::debug!("{} on {server} failed: {e}", what());
                     attempts.push(Attempt {
                         server: server.to_string(),
                         cause: Box::new(e),
@@ -320,14 +539,14 @@ impl Transport {
         }
         Err(last_failing_answer.unwrap_or_else(|| {
             Error::Request(RequestFailure {
-                request: call.describe(),
+                request: what(),
                 attempts,
             })
         }))
     }
 
     /// One try on one server: the status and body of its answer.
-    fn attempt(
+    pub(crate) fn attempt(
         &self,
         server: &ServerAddr,
         call: &Call,
