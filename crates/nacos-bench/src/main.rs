@@ -9,6 +9,8 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- hostile-peers
+//! cargo run --release -p nacos-bench -- select
 //! cargo run --release -p nacos-bench -- push-flood
 //! ```
 
@@ -18,6 +20,7 @@ mod beat_client;
 mod capture;
 mod client_list;
 mod heartbeat_scale;
+mod hostile_peers;
 mod load;
 mod machine;
 mod notify_latency;
@@ -26,6 +29,7 @@ mod push_flood;
 mod python;
 mod raw_http;
 mod report;
+mod select;
 mod server_throughput;
 mod servers;
 
@@ -55,6 +59,10 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// Slow-body and subscriber floods against the devserver: memory, amplification.
+    HostilePeers(hostile_peers::Args),
+    /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
+    Select(select::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -81,6 +89,8 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::HostilePeers(args) => hostile_peers::run(args),
+        Bench::Select(args) => select::run(args),
         Bench::PushFlood(args) => push_flood::run(args),
         Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),
     };

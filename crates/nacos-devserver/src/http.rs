@@ -19,14 +19,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::connections::{Connection, Connections};
 use crate::handlers::{self, Context, Route};
 use crate::params::Params;
 use crate::reply::{ApiError, Reply};
-use crate::store::Store;
 
 /// Largest request body read (form parameters); larger ones get 413.
 const MAX_BODY: usize = 1 << 20;
@@ -36,7 +35,6 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// What every connection shares.
 pub(crate) struct Shared {
     pub(crate) cx: Context,
-    pub(crate) store: Option<Arc<Store>>,
     pub(crate) connections: Arc<Connections>,
     /// The time a request's head, then its body, may take to arrive.
     pub(crate) request_timeout: Duration,
@@ -71,8 +69,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 /// Serves one connection until the client closes it, a request is too slow, or the connection
 /// is shed to make room for a newcomer.
-async fn serve_connection(
-    stream: TcpStream,
+pub(crate) async fn serve_connection(
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     connection: Arc<Connection>,
     shared: Arc<Shared>,
@@ -203,17 +201,12 @@ async fn answer(
             .map_err(|refused| ApiError::forbidden(refused.message()))?;
     }
     let mut reply = handlers::handle(&shared.cx, route, &params, peer)?;
-    if let (Some(record), Some(store)) = (reply.persist.take(), &shared.store) {
-        // fsync takes milliseconds: off the request threads.
-        let store = store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.save(&record)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                log::error!("cannot persist: {e}");
-                return Err(ApiError::internal(format!("cannot persist: {e}")));
-            }
-            Err(e) => return Err(ApiError::internal(format!("cannot persist: {e}"))),
+    if let Some(receipt) = reply.persist.take() {
+        // Answered only once the change is on disk (one sync shared with every write that
+        // arrived meanwhile), so an acknowledged write survives a kill.
+        if let Err(e) = receipt.written().await {
+            log::error!("cannot persist: {e}");
+            return Err(ApiError::internal(format!("cannot persist: {e}")));
         }
     }
     Ok(reply)

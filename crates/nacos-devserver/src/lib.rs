@@ -70,6 +70,9 @@
 
 mod auth;
 mod connections;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod health;
 mod http;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -21,7 +21,7 @@ use crate::service::{
     Beat, ListQuery, Metadata, Modification, Registration, Service, EXPIRE_TIMEOUT_KEY,
     HEALTH_TIMEOUT_KEY,
 };
-use crate::store::ServiceRecord;
+use crate::store::{Change, Journal, Receipt, ServiceRecord, StoredInstance};
 use crate::subscribers::{Limits, SUBSCRIPTIONS_PER_IP};
 
 /// Called with each service whose instance set changed while it had push subscribers.
@@ -56,6 +56,19 @@ pub(crate) enum Refusal {
     ServiceNotEmpty,
 }
 
+/// What a change may have changed of persistent state: what is written if it did.
+#[derive(Debug, Clone, Copy)]
+enum Touched<'a> {
+    /// One instance.
+    Instance {
+        cluster: &'a str,
+        ip: &'a str,
+        port: u16,
+    },
+    /// The service's definition.
+    Definition,
+}
+
 /// A service's definition as the service API shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ServiceDetail {
@@ -75,8 +88,8 @@ pub(crate) struct Registry {
     namespaces: RwLock<HashMap<Box<str>, Namespace>>,
     timings: Timings,
     epoch: Instant,
-    /// Orders snapshots of persistent state, so an older one never overwrites a newer one.
-    persist_sequence: AtomicU64,
+    /// Where persistent changes are written, when the server has a data directory.
+    journal: OnceLock<Arc<Journal>>,
     on_change: ChangeListener,
     /// Wakes the health loop when a change brings a deadline before its planned scan.
     wake: Notify,
@@ -108,7 +121,7 @@ impl Registry {
             namespaces: RwLock::new(HashMap::new()),
             timings,
             epoch: Instant::now(),
-            persist_sequence: AtomicU64::new(0),
+            journal: OnceLock::new(),
             on_change,
             wake: Notify::new(),
             planned: AtomicU64::new(u64::MAX),
@@ -202,15 +215,22 @@ impl Registry {
             .clone()
     }
 
+    /// Writes persistent changes to `journal` from now on (set once, before serving).
+    pub(crate) fn keep_in(&self, journal: Arc<Journal>) {
+        let _ = self.journal.set(journal);
+    }
+
     /// Runs `change` on the service's state (created if `create`), then settles the change:
-    /// cached answers dropped, subscribers told, a snapshot returned if persistent state moved.
+    /// cached answers dropped, subscribers told, and, if persistent state moved, what
+    /// `touched` names queued for the data directory (a receipt to wait for).
     fn change<R>(
         &self,
         namespace: &str,
         grouped: &str,
         create: bool,
+        touched: Touched<'_>,
         change: impl FnOnce(&mut crate::service::ServiceState, u64) -> R,
-    ) -> Option<(R, Option<ServiceRecord>)> {
+    ) -> Option<(R, Option<Receipt>)> {
         let mut change = Some(change);
         loop {
             let service = if create {
@@ -241,8 +261,8 @@ impl Registry {
             self.schedule(now, soonest);
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
-            let snapshot = if std::mem::take(&mut state.persist_changed) {
-                Some(self.snapshot(&service, &state))
+            let receipt = if std::mem::take(&mut state.persist_changed) {
+                self.persist(&service, &state, touched)
             } else {
                 None
             };
@@ -250,41 +270,79 @@ impl Registry {
             if notify {
                 (self.on_change)(&service);
             }
-            return Some((result, snapshot));
+            return Some((result, receipt));
         }
     }
 
-    fn snapshot(&self, service: &Service, state: &crate::service::ServiceState) -> ServiceRecord {
-        ServiceRecord {
-            namespace: service.namespace.to_string(),
-            service: service.grouped.to_string(),
-            defined: state.defined && !state.removed,
-            protect_threshold: state.protect_threshold,
-            metadata: state.metadata.clone(),
-            instances: state
-                .records()
-                .filter(|(_, _, _, r)| !r.ephemeral && !state.removed)
-                .map(|(c, ip, port, r)| service.instance(c, ip, port, r))
-                .collect(),
-            version: self.persist_sequence.fetch_add(1, Ordering::Relaxed) + 1,
-        }
+    /// Queues the new state of what `touched` names for the data directory, if there is one.
+    /// Called under the service's lock, so one service's changes are logged in order; the cost
+    /// is that of one instance (or one definition), whatever the service holds.
+    fn persist(
+        &self,
+        service: &Service,
+        state: &crate::service::ServiceState,
+        touched: Touched<'_>,
+    ) -> Option<Receipt> {
+        let journal = self.journal.get()?;
+        let namespace = service.namespace.to_string();
+        let grouped = service.grouped.to_string();
+        let change = match touched {
+            Touched::Instance { cluster, ip, port } => match state.record(cluster, ip, port) {
+                Some(r) if !r.ephemeral && !state.removed => Change::Put {
+                    namespace,
+                    service: grouped,
+                    instance: StoredInstance {
+                        cluster: cluster.to_owned(),
+                        ip: ip.to_owned(),
+                        port,
+                        weight: r.weight,
+                        healthy: r.healthy,
+                        enabled: r.enabled,
+                        metadata: service.instance(cluster, ip, port, r).metadata,
+                    },
+                },
+                _ => Change::Remove {
+                    namespace,
+                    service: grouped,
+                    cluster: cluster.to_owned(),
+                    ip: ip.to_owned(),
+                    port,
+                },
+            },
+            Touched::Definition => Change::Define {
+                namespace,
+                service: grouped,
+                defined: state.defined && !state.removed,
+                protect_threshold: state.protect_threshold,
+                metadata: state.metadata.clone(),
+            },
+        };
+        Some(journal.submit(vec![change]))
     }
 
-    /// Registers (or replaces) an instance; a snapshot when persistent state changed.
+    /// Registers (or replaces) an instance; a receipt when persistent state changed.
     pub(crate) fn register(
         &self,
         namespace: &str,
         grouped: &str,
         reg: Registration,
-    ) -> Option<ServiceRecord> {
+    ) -> Option<Receipt> {
         let own = own_timeout(&reg);
-        let snapshot = self
-            .change(namespace, grouped, true, |s, now| s.register(reg, now))
-            .and_then(|(_, snapshot)| snapshot);
+        let touched = (reg.cluster.clone(), reg.ip.clone(), reg.port);
+        let touched = Touched::Instance {
+            cluster: &touched.0,
+            ip: &touched.1,
+            port: touched.2,
+        };
+        let receipt = self
+            .change(namespace, grouped, true, touched, |s, now| {
+                s.register(reg, now)
+            })
+            .and_then(|(_, receipt)| receipt);
         if let Some(own) = own {
             self.schedule(self.now(), own);
         }
-        snapshot
+        receipt
     }
 
     /// Removes an instance (nothing happens for an unknown one).
@@ -295,11 +353,12 @@ impl Registry {
         cluster: &str,
         ip: &str,
         port: u16,
-    ) -> Option<ServiceRecord> {
-        self.change(namespace, grouped, false, |s, _| {
+    ) -> Option<Receipt> {
+        let touched = Touched::Instance { cluster, ip, port };
+        self.change(namespace, grouped, false, touched, |s, _| {
             s.deregister(cluster, ip, port)
         })
-        .and_then(|(_, snapshot)| snapshot)
+        .and_then(|(_, receipt)| receipt)
     }
 
     /// Replaces weight, enabled, metadata (and health when given) of a known instance.
@@ -311,10 +370,11 @@ impl Registry {
         ip: &str,
         port: u16,
         m: Modification,
-    ) -> Result<Option<ServiceRecord>, Refusal> {
+    ) -> Result<Option<Receipt>, Refusal> {
         // Timeouts of its own count from its last beat, maybe long ago: due at once, maybe.
         let own = metadata_timeout(&m.metadata).is_some();
-        let outcome = self.change(namespace, grouped, false, |s, _| {
+        let touched = Touched::Instance { cluster, ip, port };
+        let outcome = self.change(namespace, grouped, false, touched, |s, _| {
             s.modify(cluster, ip, port, m)
         });
         if own {
@@ -323,7 +383,7 @@ impl Registry {
         match outcome {
             None => Err(Refusal::ServiceNotFound),
             Some((false, _)) => Err(Refusal::InstanceNotFound),
-            Some((true, snapshot)) => Ok(snapshot),
+            Some((true, receipt)) => Ok(receipt),
         }
     }
 
@@ -337,11 +397,12 @@ impl Registry {
         ip: &str,
         port: u16,
         body: Option<Registration>,
-    ) -> (Beat, Option<ServiceRecord>) {
+    ) -> (Beat, Option<Receipt>) {
         let create = body.is_some();
         let own = body.as_ref().and_then(own_timeout);
         let mut registered = false;
-        let outcome = self.change(namespace, grouped, create, |s, now| {
+        let touched = Touched::Instance { cluster, ip, port };
+        let outcome = self.change(namespace, grouped, create, touched, |s, now| {
             match (s.beat(cluster, ip, port, now), body) {
                 (Beat::Unknown, Some(reg)) => {
                     let interval = reg
@@ -359,7 +420,7 @@ impl Registry {
             self.schedule(self.now(), own);
         }
         match outcome {
-            Some((beat, snapshot)) => (beat, snapshot),
+            Some((beat, receipt)) => (beat, receipt),
             None => (Beat::Unknown, None),
         }
     }
@@ -439,7 +500,7 @@ impl Registry {
         grouped: &str,
         protect_threshold: f32,
         metadata: Metadata,
-    ) -> Result<Option<ServiceRecord>, Refusal> {
+    ) -> Result<Option<Receipt>, Refusal> {
         self.define_service(namespace, grouped, protect_threshold, metadata, true)
             .ok_or(Refusal::ServiceExists)
     }
@@ -451,7 +512,7 @@ impl Registry {
         grouped: &str,
         protect_threshold: f32,
         metadata: Metadata,
-    ) -> Result<Option<ServiceRecord>, Refusal> {
+    ) -> Result<Option<Receipt>, Refusal> {
         self.define_service(namespace, grouped, protect_threshold, metadata, false)
             .ok_or(Refusal::ServiceNotFound)
     }
@@ -465,8 +526,8 @@ impl Registry {
         protect_threshold: f32,
         metadata: Metadata,
         create: bool,
-    ) -> Option<Option<ServiceRecord>> {
-        let outcome = self.change(namespace, grouped, create, |s, _| {
+    ) -> Option<Option<Receipt>> {
+        let outcome = self.change(namespace, grouped, create, Touched::Definition, |s, _| {
             if s.visible() == create {
                 return false;
             }
@@ -477,7 +538,7 @@ impl Registry {
             true
         });
         match outcome {
-            Some((true, snapshot)) => Some(snapshot),
+            Some((true, receipt)) => Some(receipt),
             _ => None,
         }
     }
@@ -487,7 +548,7 @@ impl Registry {
         &self,
         namespace: &str,
         grouped: &str,
-    ) -> Result<Option<ServiceRecord>, Refusal> {
+    ) -> Result<Option<Receipt>, Refusal> {
         let service = self
             .find(namespace, grouped)
             .ok_or(Refusal::ServiceNotFound)?;
@@ -509,7 +570,7 @@ impl Registry {
                 map.remove(namespace);
             }
         }
-        Ok(Some(self.snapshot(&service, &state)))
+        Ok(self.persist(&service, &state, Touched::Definition))
     }
 
     /// A service's definition.
@@ -649,28 +710,34 @@ impl Registry {
     /// Loads persisted services (at start, before serving).
     pub(crate) fn load(&self, records: Vec<ServiceRecord>) {
         for record in records {
-            self.change(&record.namespace, &record.service, true, |s, now| {
-                s.defined = record.defined;
-                s.protect_threshold = record.protect_threshold;
-                s.metadata = record.metadata;
-                for i in record.instances {
-                    s.register(
-                        Registration {
-                            cluster: i.cluster_name,
-                            ip: i.ip,
-                            port: i.port,
-                            weight: i.weight,
-                            healthy: i.healthy,
-                            enabled: i.enabled,
-                            ephemeral: false,
-                            metadata: i.metadata,
-                        },
-                        now,
-                    );
-                }
-                // What was just read needs no writing back.
-                s.persist_changed = false;
-            });
+            self.change(
+                &record.namespace,
+                &record.service,
+                true,
+                Touched::Definition,
+                |s, now| {
+                    s.defined = record.defined;
+                    s.protect_threshold = record.protect_threshold;
+                    s.metadata = record.metadata;
+                    for i in record.instances {
+                        s.register(
+                            Registration {
+                                cluster: i.cluster,
+                                ip: i.ip,
+                                port: i.port,
+                                weight: i.weight,
+                                healthy: i.healthy,
+                                enabled: i.enabled,
+                                ephemeral: false,
+                                metadata: i.metadata,
+                            },
+                            now,
+                        );
+                    }
+                    // What was just read needs no writing back.
+                    s.persist_changed = false;
+                },
+            );
         }
     }
 
@@ -1113,36 +1180,49 @@ mod tests {
     #[test]
     fn service_definitions() {
         let (r, _) = registry(15_000, 30_000);
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        r.keep_in(Arc::new(journal));
         let mut meta = Metadata::new();
         meta.insert("owner".into(), "team".into());
-        assert!(r
-            .create_service(NS, "G@@s", 0.3, meta.clone())
+        r.create_service(NS, "G@@s", 0.3, meta.clone())
             .unwrap()
-            .is_some());
-        assert_eq!(
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(matches!(
             r.create_service(NS, "G@@s", 0.3, meta.clone()),
             Err(Refusal::ServiceExists)
-        );
+        ));
         let d = r.service_detail(NS, "G@@s").unwrap();
         assert_eq!(
             (d.group.as_str(), d.name.as_str(), d.protect_threshold),
             ("G", "s", 0.3)
         );
         assert_eq!(d.metadata, meta);
-        assert_eq!(
+        assert!(matches!(
             r.update_service(NS, "G@@t", 0.1, Metadata::new()),
             Err(Refusal::ServiceNotFound)
-        );
+        ));
         r.register(NS, "G@@s", reg("C1", "1.1.1.1", 80));
         r.register(NS, "G@@b", reg("C1", "1.1.1.1", 80));
         assert_eq!(r.service_detail(NS, "G@@s").unwrap().clusters, ["C1"]);
         assert_eq!(r.service_names(NS, "G"), ["b", "s"]);
         assert!(r.service_names("other", "G").is_empty());
-        assert_eq!(r.delete_service(NS, "G@@s"), Err(Refusal::ServiceNotEmpty));
+        assert!(matches!(
+            r.delete_service(NS, "G@@s"),
+            Err(Refusal::ServiceNotEmpty)
+        ));
         r.deregister(NS, "G@@s", "C1", "1.1.1.1", 80);
-        let gone = r.delete_service(NS, "G@@s").unwrap().unwrap();
-        assert!(!gone.defined && gone.instances.is_empty());
-        assert_eq!(r.delete_service(NS, "G@@s"), Err(Refusal::ServiceNotFound));
+        r.delete_service(NS, "G@@s")
+            .unwrap()
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(matches!(
+            r.delete_service(NS, "G@@s"),
+            Err(Refusal::ServiceNotFound)
+        ));
         assert_eq!(r.service_names(NS, "G"), ["b"]);
         // An implicit service that has lost its instances is no longer visible.
         r.deregister(NS, "G@@b", "C1", "1.1.1.1", 80);
@@ -1151,30 +1231,51 @@ mod tests {
     }
 
     #[test]
-    fn persistent_changes_yield_snapshots_that_load_back() {
-        let (r, _) = registry(15_000, 30_000);
-        assert!(r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).is_none());
+    fn persistent_changes_are_logged_one_instance_at_a_time_and_load_back() {
+        let (plain, _) = registry(15_000, 30_000);
         let mut p = reg("DEFAULT", "2.2.2.2", 80);
         p.ephemeral = false;
+        assert!(
+            plain.register(NS, SVC, p.clone()).is_none(),
+            "nothing is built without a data directory"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let journal = Arc::new(journal);
+        let (r, _) = registry(15_000, 30_000);
+        r.keep_in(journal.clone());
+        assert!(r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).is_none());
         p.metadata.insert("k".into(), "v".into());
-        let first = r.register(NS, SVC, p.clone()).unwrap();
-        assert_eq!(first.instances.len(), 1);
+        r.register(NS, SVC, p.clone()).unwrap().wait().unwrap();
         assert!(
             r.register(NS, SVC, p).is_none(),
             "no change, nothing to write"
         );
-        let second = r
-            .modify(NS, SVC, "DEFAULT", "2.2.2.2", 80, modification(5.0))
+        r.modify(NS, SVC, "DEFAULT", "2.2.2.2", 80, modification(5.0))
             .unwrap()
+            .unwrap()
+            .wait()
             .unwrap();
-        assert!(second.version > first.version);
+        journal.stop();
+
+        let (_, records) = Journal::open(dir.path()).unwrap();
         let (loaded, _) = registry(15_000, 30_000);
-        loaded.load(vec![second]);
+        loaded.load(records);
         let i = loaded.instance(NS, SVC, "DEFAULT", "2.2.2.2", 80).unwrap();
-        assert_eq!(i.weight, 5.0);
-        assert!(!i.ephemeral);
-        let removed = r.deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80).unwrap();
-        assert!(removed.instances.is_empty());
+        assert_eq!((i.weight, i.ephemeral), (5.0, false));
+        assert!(loaded.instance(NS, SVC, "DEFAULT", "1.1.1.1", 80).is_err());
+
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        loaded.keep_in(Arc::new(journal));
+        loaded
+            .deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80)
+            .unwrap()
+            .wait()
+            .unwrap();
+        drop(loaded);
+        let (_, records) = Journal::open(dir.path()).unwrap();
+        assert!(records.is_empty(), "{records:?}");
     }
 
     #[test]

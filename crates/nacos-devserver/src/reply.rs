@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::store::ServiceRecord;
+use crate::store::Receipt;
 
 /// A refused request: the status and the reason, sent as plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub(crate) struct Reply {
     pub(crate) body: Bytes,
     pub(crate) json: bool,
     /// Persistent state to write before answering.
-    pub(crate) persist: Option<ServiceRecord>,
+    pub(crate) persist: Option<Receipt>,
 }
 
 impl Reply {
@@ -90,8 +90,8 @@ impl Reply {
         Reply::json(Bytes::from(serde_json::to_vec(value).unwrap_or_default()))
     }
 
-    /// The same answer, after writing `persist` (when some).
-    pub(crate) fn persisting(mut self, persist: Option<ServiceRecord>) -> Reply {
+    /// The same answer, once `persist` (when some) is on disk.
+    pub(crate) fn persisting(mut self, persist: Option<Receipt>) -> Reply {
         self.persist = persist;
         self
     }

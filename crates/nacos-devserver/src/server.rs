@@ -15,7 +15,7 @@ use crate::handlers::Context;
 use crate::http::{self, Shared};
 use crate::push::{self, Retry};
 use crate::registry::{Registry, Timings};
-use crate::store::Store;
+use crate::store::Journal;
 
 /// How long a stop waits for requests being answered (a disk write) before it gives up.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -35,6 +35,8 @@ pub struct DevServer {
     addr: SocketAddr,
     push_addr: Option<SocketAddr>,
     runtime: Option<Runtime>,
+    /// The data directory's writer, stopped after the runtime (every answered write is on disk).
+    journal: Option<Arc<Journal>>,
 }
 
 impl DevServer {
@@ -81,6 +83,9 @@ impl DevServer {
             }
         } else {
             runtime.shutdown_timeout(STOP_GRACE);
+        }
+        if let Some(journal) = self.journal.take() {
+            journal.stop();
         }
         log::info!("nacos-devserver on {} stopped", self.addr);
     }
@@ -350,10 +355,10 @@ impl DevServerBuilder {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
 
-        let (store, records) = match &self.data_dir {
+        let (journal, records) = match &self.data_dir {
             Some(dir) => {
-                let (store, records) = Store::open(dir)?;
-                (Some(Arc::new(store)), records)
+                let (journal, records) = Journal::open(dir)?;
+                (Some(Arc::new(journal)), records)
             }
             None => (None, Vec::new()),
         };
@@ -373,6 +378,9 @@ impl DevServerBuilder {
         );
         let loaded = records.len();
         registry.load(records);
+        if let Some(journal) = &journal {
+            registry.keep_in(journal.clone());
+        }
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.worker_threads)
@@ -408,7 +416,6 @@ impl DevServerBuilder {
                     push: self.push,
                     push_to_client_ip: self.push_to_client_ip,
                 },
-                store,
                 connections: Arc::new(crate::connections::Connections::new(self.max_connections)),
                 request_timeout: self.request_timeout,
             });
@@ -426,6 +433,7 @@ impl DevServerBuilder {
             addr,
             push_addr,
             runtime: Some(runtime),
+            journal,
         })
     }
 }

@@ -1,33 +1,24 @@
 //! Randomness for spreading load: which server a client starts at, which instance it picks.
 //!
-//! Drawn from the operating system through `getrandom`, which the TLS stack already brings, so
-//! the client needs no generator crate of its own.
+//! `fastrand`'s generator, one per thread, seeded once from the operating system (through the
+//! hash keys std draws for each thread) and then a wyrand step per number: a pick costs a few
+//! nanoseconds and no system call. Spreading load needs variety, not secrecy. `rand`'s
+//! `SmallRng` is as fast, but would bring `rand` and `rand_core` and still need seeding by hand;
+//! `thread_rng` is a ChaCha generator that reseeds itself, a cost paid for secrecy that a pick
+//! does not need.
 
-/// A uniformly distributed `u64`. Where the system has no randomness to give, the clock's
-/// nanoseconds stand in: spreading load needs variety, not secrecy.
-fn next_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::getrandom(&mut bytes).is_ok() {
-        return u64::from_le_bytes(bytes);
-    }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-/// A number in `0..n`; 0 when `n` is 0. The modulo bias is below 2^-40 for any list of servers.
+/// A number in `0..n`; 0 when `n` is 0.
 pub(crate) fn below(n: usize) -> usize {
     if n == 0 {
         0
     } else {
-        (next_u64() % n as u64) as usize
+        fastrand::usize(..n)
     }
 }
 
-/// A number in `0.0..1.0` with 53 random bits.
+/// A number in `0.0..1.0`.
 pub(crate) fn unit() -> f64 {
-    (next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    fastrand::f64()
 }
 
 #[cfg(test)]
@@ -42,5 +33,12 @@ mod tests {
         assert!((0..1000).map(|_| below(3)).all(|i| i < 3));
         assert!((0..100).any(|_| below(3) == 2));
         assert_eq!(below(0), 0);
+    }
+
+    #[test]
+    fn threads_draw_different_sequences() {
+        let draw = || (0..4).map(|_| fastrand::u64(..)).collect::<Vec<_>>();
+        let other = std::thread::spawn(draw).join().unwrap();
+        assert_ne!(draw(), other);
     }
 }

@@ -126,3 +126,43 @@ fn no_qualifying_instance_is_an_error() {
         .send();
     assert!(matches!(bad, Err(Error::InvalidParam { .. })), "{bad:?}");
 }
+
+/// Picks from a subscription follow its list as the server changes it (the held snapshot is
+/// replaced whole), and the picked instance is the one held, shared between picks.
+#[test]
+fn picks_follow_the_subscribed_list_as_it_changes() {
+    let server = DevServer::builder().start().unwrap();
+    let client = fast_client(&server.addr().to_string()).build().unwrap();
+    let service = unique("select-follows");
+    client
+        .add_naming_instance(&service, "10.7.0.3", 1)
+        .send()
+        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
+    events.nth(1);
+    let first = client.select_one_healthy_instance(&service).send().unwrap();
+    let again = client.select_one_healthy_instance(&service).send().unwrap();
+    assert_eq!(first.port, 1);
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "shared, not copied");
+
+    client
+        .add_naming_instance(&service, "10.7.0.3", 2)
+        .send()
+        .unwrap();
+    client
+        .remove_naming_instance(&service, "10.7.0.3", 1)
+        .send()
+        .unwrap();
+    events.wait("a list of port 2 alone", |seen| {
+        seen.last()
+            .is_some_and(|e| e.service.hosts.iter().map(|h| h.port).eq([2]))
+    });
+    for _ in 0..100 {
+        let picked = client.select_one_healthy_instance(&service).send().unwrap();
+        assert_eq!(picked.port, 2, "the old list is gone whole");
+    }
+    assert_eq!(
+        first.port, 1,
+        "a picked instance stays valid after its list is replaced"
+    );
+}

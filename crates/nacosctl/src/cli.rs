@@ -38,7 +38,8 @@ pub(crate) struct Cli {
 #[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Nacos servers, comma-separated, each HOST, HOST:PORT (port 8848 by default) or
-    /// http(s)://HOST:PORT
+    /// http(s)://HOST:PORT, optionally followed by the server's context path
+    /// (http://HOST:8848/nacos-server; /nacos by default)
     #[arg(
         long,
         short = 's',

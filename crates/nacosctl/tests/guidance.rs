@@ -357,3 +357,19 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A server address may carry the server's context path: `/nacos` works as no path does, and
+/// another path is where the requests go.
+#[test]
+fn server_addresses_take_a_context_path() {
+    let server = devserver();
+    let with_default = format!("http://{}/nacos", addr(&server));
+    run(&with_default, &["register", "svc", "10.0.0.1", "80"]).ok();
+    let listed = run(&with_default, &["list", "svc", "-o", "json"]).json();
+    assert_eq!(listed["hosts"][0]["ip"], "10.0.0.1");
+
+    // The devserver serves /nacos only: its 404 shows where the request went.
+    let elsewhere = format!("http://{}/nacos-server/", addr(&server));
+    let line = run(&elsewhere, &["list", "svc"]).fails(4).to_owned();
+    assert!(line.contains("/nacos-server/v1/ns/instance/list"), "{line}");
+}

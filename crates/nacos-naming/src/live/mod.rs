@@ -4,6 +4,7 @@
 pub(crate) mod background;
 pub(crate) mod disk_cache;
 pub(crate) mod heartbeat;
+pub(crate) mod held;
 pub(crate) mod notifier;
 pub(crate) mod poller;
 pub(crate) mod push_receiver;

@@ -10,8 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
+
 use crate::error::Error;
 use crate::live::disk_cache::DiskCache;
+use crate::live::held::{HeldList, HeldLists, KeyRef};
 use crate::live::notifier::Listener;
 use crate::live::poller::{self, ListSource};
 use crate::live::push_receiver::{PushReceiver, PushSocket};
@@ -42,6 +45,8 @@ pub(crate) struct Subscriber {
     push: Option<Arc<PushSocket>>,
     next_id: AtomicU64,
     running: Mutex<Option<Running>>,
+    /// The running registry's held lists, for picks that must not wait for `running`'s lock.
+    held: ArcSwapOption<HeldLists>,
 }
 
 /// One start of the threads, until the next stop.
@@ -59,6 +64,7 @@ impl Subscriber {
             push: push.map(Arc::new),
             next_id: AtomicU64::new(1),
             running: Mutex::new(None),
+            held: ArcSwapOption::empty(),
         }
     }
 
@@ -85,7 +91,9 @@ impl Subscriber {
     ) -> Result<ListenerId, Error> {
         let mut running = self.lock();
         if running.is_none() {
-            *running = Some(self.start(source(), servers())?);
+            let started = self.start(source(), servers())?;
+            self.held.store(Some(started.registry.held_lists()));
+            *running = Some(started);
         }
         let registry = &running.as_ref().expect("just started").registry;
         let id = ListenerId(self.next_id.fetch_add(1, Ordering::Relaxed));
@@ -139,12 +147,23 @@ impl Subscriber {
         self.lock().as_ref()?.registry.held(key)
     }
 
+    /// Runs `f` on the list held for `key`, prepared for picks, without taking a lock; `None`
+    /// when the service is not subscribed that way or no server has answered yet.
+    pub(crate) fn with_held<R>(
+        &self,
+        key: KeyRef<'_>,
+        f: impl FnOnce(&HeldList) -> R,
+    ) -> Option<R> {
+        self.held.load().as_ref()?.with(key, f)
+    }
+
     /// Drops every subscription and stops the threads, waiting at most `timeout` for
     /// listeners still running. Returns the names of threads that did not stop in time.
     pub(crate) fn stop(&self, timeout: Duration) -> Vec<String> {
         let Some(running) = self.lock().take() else {
             return Vec::new();
         };
+        self.held.store(None);
         let mut stuck = running.registry.stop(timeout);
         let mut workers = vec![running.poll];
         if let Some((receiver, worker)) = running.push {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::deadline;
 use crate::live::disk_cache::DiskCache;
+use crate::live::held::{HeldList, HeldLists};
 use crate::live::notifier::{Listener, Notifier};
 use crate::service_event::ServiceEvent;
 use crate::service_info::ServiceInfo;
@@ -28,7 +29,8 @@ use crate::service_info::ServiceInfo;
 pub struct ListenerId(pub(crate) u64);
 
 /// What a subscription watches: a service in a namespace and group, filtered to clusters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// (`Hash` is implemented in `held`, alike for the owned and the borrowed form.)
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SubscriptionKey {
     /// The namespace id; `None` for the server's default (none sent).
     pub(crate) namespace: Option<String>,
@@ -180,6 +182,8 @@ pub(crate) struct Registry {
     cache: Option<Arc<DiskCache>>,
     /// The change last written to the disk cache, per subscription.
     cache_written: Mutex<HashMap<SubscriptionKey, u64>>,
+    /// The held lists prepared for picks, changed under `state`'s lock as `held` changes.
+    held_lists: Arc<HeldLists>,
 }
 
 impl Registry {
@@ -195,7 +199,13 @@ impl Registry {
             policy,
             cache,
             cache_written: Mutex::default(),
+            held_lists: Arc::default(),
         }
+    }
+
+    /// The held lists prepared for picks, read without this registry's lock.
+    pub(crate) fn held_lists(&self) -> Arc<HeldLists> {
+        self.held_lists.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -272,6 +282,7 @@ impl Registry {
                 entry.listeners.retain(|l| *l != id);
                 if entry.listeners.is_empty() {
                     state.entries.remove(&key);
+                    self.held_lists.set(&key, None);
                 }
             }
         }
@@ -345,6 +356,14 @@ impl Registry {
             None => Some(ServiceEvent::initial(new.clone())),
             Some(held) => ServiceEvent::between(held, new.clone()),
         };
+        if entry
+            .held
+            .as_ref()
+            .is_none_or(|held| held.hosts != new.hosts)
+        {
+            let list = HeldList::new(new.hosts.iter().cloned());
+            self.held_lists.set(key, Some(list));
+        }
         entry.held = Some(new);
         let Some(event) = event else {
             return Applied::Unchanged;
@@ -507,6 +526,7 @@ impl Registry {
             state.stopping = true;
             state.entries.clear();
             state.listener_keys.clear();
+            self.held_lists.clear();
         }
         self.poll_wake.notify_all();
         self.notifier.stop(timeout)

@@ -11,6 +11,9 @@ use crate::random;
 /// The port of a server given as `host` alone.
 pub(crate) const DEFAULT_PORT: u16 = 8848;
 
+/// Where official servers serve their API: `server.servlet.contextPath`'s default.
+const DEFAULT_CONTEXT_PATH: &str = "/nacos";
+
 /// How often a call tries its only server before giving up (connect errors, timeouts, 5xx).
 const SINGLE_SERVER_TRIES: usize = 3;
 
@@ -20,6 +23,9 @@ pub(crate) struct ServerAddr {
     tls: bool,
     host: String,
     port: u16,
+    /// The server's context path, `/nacos` unless the address names another
+    /// (`http://host:8848/nacos-server`).
+    context_path: String,
 }
 
 impl ServerAddr {
@@ -36,10 +42,21 @@ impl ServerAddr {
         self.tls
     }
 
-    /// `http(s)://host:port`, the prefix of every request URL.
+    /// `http(s)://host:port`, the scheme and authority of every request URL.
     pub(crate) fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{self}")
+    }
+
+    /// The URL of `path`, an API path under the default context path (`/nacos/v1/ns/…`),
+    /// on this server and under its context path.
+    pub(crate) fn url(&self, path: &str) -> String {
+        match path.strip_prefix(DEFAULT_CONTEXT_PATH) {
+            Some(api) if api.starts_with('/') => {
+                format!("{}{}{api}", self.base_url(), self.context_path)
+            }
+            _ => self.base_url() + path,
+        }
     }
 }
 
@@ -55,7 +72,9 @@ impl fmt::Display for ServerAddr {
 }
 
 /// Parses a comma-separated list of `host[:port]` (port 8848 by default) and
-/// `http(s)://host[:port]` (ports 80 and 443 by default, as in any URL). IPv6 addresses go in
+/// `http(s)://host[:port]` (ports 80 and 443 by default, as in any URL), each optionally
+/// followed by the server's context path (`/nacos`, the default, or another such as
+/// `/nacos-server`), as official clients take `contextPath`. IPv6 addresses go in
 /// brackets. Blank entries are skipped and duplicates dropped; an empty list is refused.
 pub(crate) fn parse_server_addresses(list: &str) -> Result<Vec<ServerAddr>, Error> {
     let mut servers: Vec<ServerAddr> = Vec::new();
@@ -97,11 +116,18 @@ fn parse_one(entry: &str) -> Result<ServerAddr, String> {
         Some((scheme, _)) => return Err(format!("scheme {scheme:?} is not http or https")),
         None => (false, entry, DEFAULT_PORT),
     };
-    // A URL may end in `/`; any other path would be silently dropped, so it is refused.
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains(['/', '?', '#']) {
-        return Err("a server address has no path, query or fragment".into());
+    if rest.contains(['?', '#']) {
+        return Err("a server address has no query or fragment".into());
     }
+    // What follows the authority is the context path; `/` alone, or nothing, is the default.
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let context_path = match path.trim_end_matches('/') {
+        "" => DEFAULT_CONTEXT_PATH.to_owned(),
+        p if p.contains("//") || p.contains(char::is_whitespace) => {
+            return Err(format!("{p:?} is not a context path such as /nacos"))
+        }
+        p => p.to_owned(),
+    };
     if authority.contains('@') {
         return Err("user names go in username(), not in the address".into());
     }
@@ -117,6 +143,7 @@ fn parse_one(entry: &str) -> Result<ServerAddr, String> {
         tls,
         host: host.to_owned(),
         port,
+        context_path,
     })
 }
 
@@ -248,6 +275,26 @@ mod tests {
     }
 
     #[test]
+    fn takes_a_context_path() {
+        let servers =
+            parse_server_addresses("http://h:1/nacos,h:2/nacos-server/,https://h:3/,h:4").unwrap();
+        let urls: Vec<String> = servers
+            .iter()
+            .map(|s| s.url("/nacos/v1/ns/instance/list"))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://h:1/nacos/v1/ns/instance/list",
+                "http://h:2/nacos-server/v1/ns/instance/list",
+                "https://h:3/nacos/v1/ns/instance/list",
+                "http://h:4/nacos/v1/ns/instance/list",
+            ]
+        );
+        assert_eq!(servers[1].to_string(), "h:2", "errors name host and port");
+    }
+
+    #[test]
     fn skips_blanks_and_duplicates() {
         assert_eq!(parse("a:1,,a:1, ,b"), ["http://a:1", "http://b:8848"]);
     }
@@ -262,7 +309,8 @@ mod tests {
             ("h:x", "port"),
             ("h:", "port"),
             ("ftp://h", "scheme"),
-            ("http://h/nacos", "path"),
+            ("http://h/nacos?x=1", "query"),
+            ("http://h/a//b", "context path"),
             ("http://u:p@h", "username"),
             ("::1", "brackets"),
             ("fe80::1:8848", "brackets"),

@@ -570,7 +570,7 @@ impl Transport {
             ];
             query.extend(signed.iter().map(|(k, v)| (*k, v.as_str())));
         }
-        let mut url = server.base_url() + call.path;
+        let mut url = server.url(call.path);
         if !query.is_empty() {
             url.push('?');
             url.push_str(&encode_pairs(query.into_iter()));

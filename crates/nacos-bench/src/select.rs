@@ -1,0 +1,278 @@
+//! `select`: `select_one_healthy_instance` from a subscription's held list, from one thread and
+//! from one thread per core, beside the Node.js SDK (`nacos-naming` from npm) picking from its
+//! own subscribed cache in the same run.
+//!
+//! No request is made during the loops: both clients answer from what they hold, so the
+//! figures are the cost of the pick itself (lookup, random number, weighted choice, handing the
+//! instance out). The Node.js SDK has no single-pick call; its side is `selectInstances` from
+//! the cache followed by a weighted random choice in JavaScript, as a Node.js service writes
+//! it. Node.js runs one thread per process, so its "every core" row runs one process per core.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use nacos_naming::NamingClient;
+
+use crate::report::{self, Goal, Table};
+use crate::servers::{self, DevServerOptions, DevServerProcess, Server};
+use crate::Result;
+
+const SERVICE: &str = "bench-select";
+/// The npm package and version of the Node.js side.
+const NODE_SDK: &str = "nacos-naming@2.6.3";
+
+/// Flags of `select`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Seconds each side picks.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Instances in the service, of weights 1, 2, 3...
+    #[arg(long, default_value_t = 10)]
+    instances: u16,
+    /// Threads of the "every core" row; defaults to the cores this process may use.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Leave out the Node.js SDK.
+    #[arg(long)]
+    skip_node: bool,
+    /// The nacos-devserver binary; built in release mode when not given.
+    #[arg(long, env = "NACOS_DEVSERVER_BIN")]
+    devserver_bin: Option<PathBuf>,
+}
+
+/// Picks made by some threads (or processes) in some time.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    threads: usize,
+    picks: u64,
+    elapsed: Duration,
+}
+
+impl Sample {
+    fn per_second(&self) -> f64 {
+        report::rate(self.picks, self.elapsed)
+    }
+
+    /// Wall time per pick on one thread.
+    fn nanos_per_pick(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1e9 * self.threads as f64 / self.picks.max(1) as f64
+    }
+
+    fn row(&self, side: &str) -> Vec<String> {
+        vec![
+            side.to_owned(),
+            self.threads.to_string(),
+            self.picks.to_string(),
+            format!("{:.0}", self.per_second()),
+            format!("{:.1}", self.nanos_per_pick()),
+        ]
+    }
+}
+
+/// Runs the benchmark and prints its table.
+pub fn run(args: Args) -> Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let binary = servers::devserver_binary(args.devserver_bin.as_deref())?;
+    let server = DevServerProcess::start(&binary, &DevServerOptions::default())?;
+    let addr = server.addr().to_string();
+    println!(
+        "server: {} on {addr}; service {SERVICE:?} with {} instances of weights 1..={}\n",
+        server.name(),
+        args.instances,
+        args.instances
+    );
+
+    // Registered by another client, whose heartbeats keep them alive for the whole run.
+    let owner = NamingClient::new(&addr)?;
+    for port in 1..=args.instances {
+        owner
+            .add_naming_instance(SERVICE, "10.9.0.1", port)
+            .weight(f64::from(port))
+            .send()?;
+    }
+
+    let client = NamingClient::new(&addr)?;
+    let held = Arc::new(AtomicUsize::new(0));
+    let seen = held.clone();
+    client
+        .subscribe(SERVICE, move |event: &nacos_naming::ServiceEvent| {
+            seen.store(event.service.hosts.len(), Ordering::SeqCst);
+        })
+        .send()?;
+    let want = usize::from(args.instances);
+    if !nacos_test_support::wait_until(Duration::from_secs(20), || {
+        held.load(Ordering::SeqCst) == want
+    }) {
+        return Err("the subscription did not receive every instance within 20 s".into());
+    }
+
+    let seconds = Duration::from_secs_f64(args.seconds);
+    let mut table = Table::new(["side", "threads", "picks", "picks/s", "ns/pick"]);
+    let one = picks(&client, 1, seconds)?;
+    table.row(one.row("nacos-naming (Rust)"));
+    let many = picks(&client, threads, seconds)?;
+    table.row(many.row("nacos-naming (Rust)"));
+
+    let node = if args.skip_node {
+        None
+    } else {
+        match node_setup() {
+            Ok(dir) => {
+                let one = node_picks(&dir, &addr, 1, args.seconds)?;
+                table.row(one.row("nacos-naming (Node.js)"));
+                let many = node_picks(&dir, &addr, threads, args.seconds)?;
+                table.row(many.row("nacos-naming (Node.js)"));
+                Some((one, many))
+            }
+            Err(why) => {
+                println!("Node.js side skipped: {why}\n");
+                None
+            }
+        }
+    };
+    table.print();
+
+    report::goal(
+        "picks/s on one thread",
+        one.per_second(),
+        Goal::AtLeast(5e6),
+    );
+    report::goal(
+        &format!("speed-up with {threads} threads / {threads}"),
+        many.per_second() / one.per_second() / threads as f64,
+        Goal::AtLeast(0.8),
+    );
+    if let Some((node_one, node_many)) = node {
+        println!(
+            "Rust / Node.js, one thread: {}x; every core: {}x",
+            report::number(one.per_second() / node_one.per_second()),
+            report::number(many.per_second() / node_many.per_second())
+        );
+    }
+    Ok(())
+}
+
+/// Picks from `threads` threads for `seconds`, all started together.
+fn picks(client: &NamingClient, threads: usize, seconds: Duration) -> Result<Sample> {
+    let start = Barrier::new(threads + 1);
+    let results = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> std::result::Result<u64, nacos_naming::Error> {
+                    start.wait();
+                    let until = Instant::now() + seconds;
+                    let mut picks = 0u64;
+                    let mut sink = 0u64;
+                    while Instant::now() < until {
+                        for _ in 0..1024 {
+                            let picked = client.select_one_healthy_instance(SERVICE).send()?;
+                            sink = sink.wrapping_add(u64::from(picked.port));
+                        }
+                        picks += 1024;
+                    }
+                    std::hint::black_box(sink);
+                    Ok(picks)
+                })
+            })
+            .collect();
+        start.wait();
+        let began = Instant::now();
+        let picks: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        (picks, began.elapsed())
+    });
+    let (per_thread, elapsed) = results;
+    let mut total = 0;
+    for picks in per_thread {
+        total += picks.map_err(|_| "a picking thread panicked")??;
+    }
+    Ok(Sample {
+        threads,
+        picks: total,
+        elapsed,
+    })
+}
+
+/// Installs the Node.js SDK under `target/nacos-bench-node` (once) and returns that directory,
+/// or why the Node.js side cannot run.
+fn node_setup() -> std::result::Result<PathBuf, String> {
+    let works = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !works("node") || !works("npm") {
+        return Err("node or npm is not installed".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("cannot tell the target directory from this binary's path")?;
+    let dir = target.join("nacos-bench-node");
+    if !dir.join("node_modules/nacos-naming/package.json").is_file() {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        eprintln!("installing {NODE_SDK} with npm into {}", dir.display());
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(NODE_SDK)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("running npm: {e}"))?;
+        if !status.success() {
+            return Err(format!("npm install {NODE_SDK} failed: {status}"));
+        }
+    }
+    Ok(dir)
+}
+
+/// Runs `processes` Node.js loops at once and adds up their picks.
+fn node_picks(dir: &Path, addr: &str, processes: usize, seconds: f64) -> Result<Sample> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("node/select_loop.js");
+    let children = (0..processes)
+        .map(|_| {
+            Command::new("node")
+                .arg(&script)
+                .args([addr, SERVICE, &seconds.to_string()])
+                .env("NODE_PATH", dir.join("node_modules"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map(servers::ChildGuard)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut sample = Sample {
+        threads: processes,
+        picks: 0,
+        elapsed: Duration::ZERO,
+    };
+    for mut child in children {
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let Some(mut out) = child.0.stdout.take() {
+            out.read_to_string(&mut stdout)?;
+        }
+        if let Some(mut err) = child.0.stderr.take() {
+            err.read_to_string(&mut stderr)?;
+        }
+        let status = child.0.wait()?;
+        if !status.success() {
+            return Err(format!("the Node.js loop failed ({status}): {stderr}").into());
+        }
+        let line: serde_json::Value = serde_json::from_str(&stdout)?;
+        sample.picks += line["picks"].as_u64().unwrap_or(0);
+        let elapsed = Duration::from_secs_f64(line["seconds"].as_f64().unwrap_or(0.0));
+        sample.elapsed = sample.elapsed.max(elapsed);
+    }
+    Ok(sample)
+}
