@@ -10,6 +10,7 @@
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- python-package
 //! ```
 
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ mod machine;
 mod notify_latency;
 mod procfs;
 mod python;
+mod python_package;
 mod raw_http;
 mod report;
 mod select;
@@ -57,6 +59,9 @@ enum Bench {
     HeartbeatScale(heartbeat_scale::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
+    /// The Python package (nacos-naming-py) against nacos-sdk-python 1.0.0: list calls/s,
+    /// heartbeats for 5,000 instances, change-to-listener latency.
+    PythonPackage(python_package::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
         Bench::Select(args) => select::run(args),
+        Bench::PythonPackage(args) => python_package::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
