@@ -9,13 +9,16 @@
 //! cargo run --release -p nacos-bench -- server-throughput
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
+//! cargo run --release -p nacos-bench -- api-generations
 //! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- python-package
 //! cargo run --release -p nacos-bench -- push-flood
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod api_generations;
 mod beat_client;
 mod capture;
 mod client_list;
@@ -27,6 +30,7 @@ mod notify_latency;
 mod procfs;
 mod push_flood;
 mod python;
+mod python_package;
 mod raw_http;
 mod report;
 mod select;
@@ -59,10 +63,15 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// The client's cost per list and register call on the v3 client API against V1.
+    ApiGenerations(api_generations::Args),
     /// Slow-body and subscriber floods against the devserver: memory, amplification.
     HostilePeers(hostile_peers::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
+    /// The Python package (nacos-naming-py) against nacos-sdk-python 1.0.0: list calls/s,
+    /// heartbeats for 5,000 instances, change-to-listener latency.
+    PythonPackage(python_package::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -89,8 +98,10 @@ fn main() -> ExitCode {
         Bench::ServerThroughput(args) => server_throughput::run(args),
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
+        Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
+        Bench::PythonPackage(args) => python_package::run(args),
         Bench::PushFlood(args) => push_flood::run(args),
         Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),
     };
