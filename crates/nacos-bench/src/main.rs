@@ -12,6 +12,7 @@
 //! cargo run --release -p nacos-bench -- api-generations
 //! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- python-package
 //! ```
 
 #![forbid(unsafe_code)]
@@ -27,6 +28,7 @@ mod machine;
 mod notify_latency;
 mod procfs;
 mod python;
+mod python_package;
 mod raw_http;
 mod report;
 mod select;
@@ -65,6 +67,9 @@ enum Bench {
     HostilePeers(hostile_peers::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
+    /// The Python package (nacos-naming-py) against nacos-sdk-python 1.0.0: list calls/s,
+    /// heartbeats for 5,000 instances, change-to-listener latency.
+    PythonPackage(python_package::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
         Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
+        Bench::PythonPackage(args) => python_package::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
