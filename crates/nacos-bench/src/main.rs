@@ -10,6 +10,7 @@
 //! cargo run --release -p nacos-bench -- notify-latency
 //! cargo run --release -p nacos-bench -- heartbeat-scale
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- persistent-writes
 //! ```
 
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ mod heartbeat_scale;
 mod load;
 mod machine;
 mod notify_latency;
+mod persistent_writes;
 mod procfs;
 mod python;
 mod raw_http;
@@ -55,6 +57,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// Persistent registrations into one service: devserver with and without a data dir, rnacos.
+    PersistentWrites(persistent_writes::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
     /// The client process of heartbeat-scale.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Bench::NotifyLatency(args) => notify_latency::run(args),
         Bench::HeartbeatScale(args) => heartbeat_scale::run(args),
         Bench::Select(args) => select::run(args),
+        Bench::PersistentWrites(args) => persistent_writes::run(args),
         Bench::BeatClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
