@@ -7,8 +7,9 @@
 mod common;
 
 use std::sync::mpsc;
+use std::time::Duration;
 
-use common::Api;
+use common::{wait_until, Api};
 use nacos_devserver::DevServer;
 
 /// The name every thread of the server carries (a thread name is at most 15 bytes on Linux).
@@ -63,7 +64,10 @@ fn stopping_joins_every_thread_and_frees_the_port() {
     let api = Api::with(DevServer::builder().worker_threads(3));
     api.register("svc", "10.0.0.1", 80, &[]);
     api.list("svc", &[("udpPort", "9"), ("clientIP", "127.0.0.1")]);
-    assert!(server_threads() >= 3, "the workers run");
+    // A new thread takes its name when it first runs, which on a loaded machine may be later.
+    wait_until("the workers run", Duration::from_secs(10), || {
+        server_threads() >= 3
+    });
     let addr = api.server.addr();
     drop(api);
     assert_eq!(server_threads(), 0, "joined by the time drop returns");

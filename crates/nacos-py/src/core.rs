@@ -50,7 +50,7 @@ impl Core {
     /// Builds the client; logs in at once when given a username and password (the only case
     /// in which it sends anything).
     #[new]
-    #[pyo3(signature = (server_addresses, namespace, access_key, secret_key, username, password, timeout))]
+    #[pyo3(signature = (server_addresses, namespace, access_key, secret_key, username, password, timeout, poll_interval))]
     fn new(
         py: Python<'_>,
         server_addresses: String,
@@ -60,8 +60,9 @@ impl Core {
         username: Option<String>,
         password: Option<String>,
         timeout: f64,
+        poll_interval: Option<f64>,
     ) -> PyResult<Core> {
-        let builder = NamingClient::builder()
+        let mut builder = NamingClient::builder()
             .server_addresses(server_addresses)
             .set_namespace(namespace)
             .set_access_key(access_key)
@@ -69,6 +70,9 @@ impl Core {
             .set_username(username)
             .set_password(password)
             .timeout(seconds(py, "timeout", timeout)?);
+        if let Some(interval) = poll_interval {
+            builder = builder.poll_interval(seconds(py, "poll_interval", interval)?);
+        }
         let client = blocking(py, move || builder.build())?;
         Ok(Core {
             client: Some(client),

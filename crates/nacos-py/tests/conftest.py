@@ -22,6 +22,12 @@ import urllib.request
 
 import pytest
 
+import nacos
+
+# Subscriptions poll every 200 ms instead of every 10 s (rnacos does not push), so that a test
+# waits milliseconds for a change.
+nacos.DEFAULTS["SUBSCRIBE_POLL_INTERVAL"] = 0.2
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEVSERVER_BIN = os.environ.get("NACOS_DEVSERVER_BIN") or os.path.join(
     ROOT, "target", "debug", "nacos-devserver")
@@ -201,7 +207,6 @@ def fresh_server(request):
 
 @pytest.fixture
 def client(server):
-    import nacos
     c = nacos.NacosClient(server_addresses=server.address)
     yield c
     c.shutdown()

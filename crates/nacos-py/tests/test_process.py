@@ -137,7 +137,7 @@ def test_fork_with_live_subscriptions(server):
 
 def test_heartbeat_interval_keeps_an_instance_healthy(tmp_path):
     from conftest import DevServer
-    server = DevServer("--health-timeout", "300ms", "--expire-timeout", "600ms")
+    server = DevServer("--health-timeout", "1s", "--expire-timeout", "2s")
     try:
         client = nacos.NacosClient(server.address)
         beaten, silent = unique(), unique()
@@ -161,3 +161,18 @@ def test_logging_reaches_the_nacos_logger(server, caplog):
     client.list_naming_instance(unique())
     client.shutdown()
     assert any(r.name == "nacos" for r in caplog.records)
+
+
+def test_heartbeats_register_again_an_instance_the_server_lost(server):
+    svc = unique()
+    keeper = nacos.NacosClient(server.address)
+    other = nacos.NacosClient(server.address)
+    try:
+        keeper.add_naming_instance(svc, "10.11.0.1", 80, heartbeat_interval=0.05)
+        # Another client deregisters it, as a server that lost it would answer.
+        other.remove_naming_instance(svc, "10.11.0.1", 80)
+        wait_until("the instance is back", lambda: len(other.list_naming_instance(svc)) == 1)
+    finally:
+        keeper.remove_naming_instance(svc, "10.11.0.1", 80)
+        keeper.shutdown()
+        other.shutdown()

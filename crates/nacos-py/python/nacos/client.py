@@ -33,9 +33,10 @@ except Exception:  # not installed as a distribution (a source tree on sys.path)
 DEFAULT_GROUP_NAME = "DEFAULT_GROUP"
 DEFAULT_NAMESPACE = ""
 
-# The old client's settings. Only TIMEOUT (seconds per request and server, read when a client
-# is created) applies to naming calls; the others are its config API's and kept for code that
-# reads them.
+# The old client's settings, read when a client is created. TIMEOUT (seconds per request and
+# server) applies to naming calls; SUBSCRIBE_POLL_INTERVAL (seconds between two polls of a
+# subscribed service; None: the server's cacheMillis, 10 s) is this package's; the others are
+# the old config API's and kept for code that reads them.
 DEFAULTS = {
     "APP_NAME": "Nacos-SDK-Python",
     "TIMEOUT": 3,
@@ -44,6 +45,7 @@ DEFAULTS = {
     "CALLBACK_THREAD_NUM": 10,
     "FAILOVER_BASE": "nacos-data/data",
     "SNAPSHOT_BASE": "nacos-data/snapshot",
+    "SUBSCRIBE_POLL_INTERVAL": None,
 }
 
 OPTIONS = {"default_timeout", "pulling_timeout", "pulling_config_size", "callback_thread_num",
@@ -326,7 +328,7 @@ class NacosClient(object):
         self.logDir = logDir
         self._settings = (self.server_addresses, self.namespace or None, ak or None, sk or None,
                           username or None, password or None,
-                          _number("TIMEOUT", self.default_timeout))
+                          _number("TIMEOUT", self.default_timeout), _poll_interval())
         self._lock = threading.Lock()
         self._subscriptions = {}
         self._core = _native.Core(*self._settings)
@@ -569,6 +571,11 @@ class NacosClient(object):
 
     get_config = publish_config = remove_config = get_configs = _unsupported
     add_config_watcher = add_config_watchers = remove_config_watcher = _unsupported
+
+
+def _poll_interval():
+    interval = DEFAULTS.get("SUBSCRIBE_POLL_INTERVAL")
+    return None if interval is None else _number("SUBSCRIBE_POLL_INTERVAL", interval)
 
 
 def _pop_enabled(kwargs, enable):

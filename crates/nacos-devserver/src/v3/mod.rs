@@ -1,0 +1,69 @@
+//! The Nacos 3.x API: the v3 client API (register, renew, deregister, list), the v3 login, and
+//! the v3 admin API; answers in the v3 envelope (`envelope`).
+
+mod client;
+pub(crate) mod envelope;
+mod form;
+mod login;
+
+use crate::handlers::Context;
+use crate::params::Params;
+use crate::reply::Reply;
+use crate::version::NacosVersion;
+
+/// The v3 calls, by method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// `POST /nacos/v3/client/ns/instance`: register, or renew with `heartBeat=true`.
+    Register,
+    /// `DELETE /nacos/v3/client/ns/instance`.
+    Deregister,
+    /// `GET /nacos/v3/client/ns/instance/list`.
+    List,
+    /// `POST /nacos/v3/auth/user/login`.
+    Login,
+}
+
+impl Call {
+    /// The call of a v3 path (without a trailing slash); `Err(true)` when the path exists but
+    /// not for that method.
+    pub(crate) fn find(version: NacosVersion, method: &str, path: &str) -> Result<Call, bool> {
+        if !version.has_v3() {
+            return Err(false);
+        }
+        let calls: &[(&str, Call)] = match path {
+            "/nacos/v3/client/ns/instance" => {
+                &[("POST", Call::Register), ("DELETE", Call::Deregister)]
+            }
+            "/nacos/v3/client/ns/instance/list" => &[("GET", Call::List)],
+            "/nacos/v3/auth/user/login" => &[("POST", Call::Login)],
+            _ => return Err(false),
+        };
+        calls
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, c)| *c)
+            .ok_or(true)
+    }
+
+    /// Whether the call needs no token at all.
+    pub(crate) fn is_open(self) -> bool {
+        matches!(self, Call::Login)
+    }
+
+    /// Whether the call is an admin call: on 3.x it needs a token even without auth mode.
+    pub(crate) fn is_admin(self) -> bool {
+        false
+    }
+}
+
+/// Answers one v3 call. Refusals are answers too (in the envelope, with their status).
+pub(crate) fn handle(cx: &Context, call: Call, p: &Params) -> Reply {
+    let answer = match call {
+        Call::Register => client::register(cx, p),
+        Call::Deregister => client::deregister(cx, p),
+        Call::List => client::list(cx, p),
+        Call::Login => login::login(cx, p),
+    };
+    answer.unwrap_or_else(|refusal| *refusal)
+}
