@@ -14,6 +14,7 @@
 //! cargo run --release -p nacos-bench -- select
 //! cargo run --release -p nacos-bench -- persistent-writes
 //! cargo run --release -p nacos-bench -- python-package
+//! cargo run --release -p nacos-bench -- push-flood
 //! ```
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ mod machine;
 mod notify_latency;
 mod persistent_writes;
 mod procfs;
+mod push_flood;
 mod python;
 mod python_package;
 mod raw_http;
@@ -77,12 +79,18 @@ enum Bench {
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
+    /// The client's memory under a push flood with 100 sleeping listeners.
+    PushFlood(push_flood::Args),
+    /// The client process of push-flood.
+    #[command(hide = true)]
+    PushFloodClient(push_flood::ClientArgs),
 }
 
 fn main() -> ExitCode {
     let bench = match Cli::parse().command {
         // A child of heartbeat-scale: no report of its own.
         Bench::BeatClient(args) => return exit(beat_client::run(args)),
+        Bench::PushFloodClient(args) => return exit(push_flood::run_client(args)),
         bench => bench,
     };
     if cfg!(debug_assertions) {
@@ -99,7 +107,8 @@ fn main() -> ExitCode {
         Bench::Select(args) => select::run(args),
         Bench::PersistentWrites(args) => persistent_writes::run(args),
         Bench::PythonPackage(args) => python_package::run(args),
-        Bench::BeatClient(_) => unreachable!("handled above"),
+        Bench::PushFlood(args) => push_flood::run(args),
+        Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
     exit(result)
