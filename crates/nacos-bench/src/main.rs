@@ -12,6 +12,8 @@
 //! cargo run --release -p nacos-bench -- api-generations
 //! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- python-package
+//! cargo run --release -p nacos-bench -- push-flood
 //! ```
 
 #![forbid(unsafe_code)]
@@ -26,7 +28,9 @@ mod load;
 mod machine;
 mod notify_latency;
 mod procfs;
+mod push_flood;
 mod python;
+mod python_package;
 mod raw_http;
 mod report;
 mod select;
@@ -65,15 +69,24 @@ enum Bench {
     HostilePeers(hostile_peers::Args),
     /// select_one_healthy_instance from a subscription, one thread and every core; and Node.js.
     Select(select::Args),
+    /// The Python package (nacos-naming-py) against nacos-sdk-python 1.0.0: list calls/s,
+    /// heartbeats for 5,000 instances, change-to-listener latency.
+    PythonPackage(python_package::Args),
     /// The client process of heartbeat-scale.
     #[command(hide = true)]
     BeatClient(beat_client::Args),
+    /// The client's memory under a push flood with 100 sleeping listeners.
+    PushFlood(push_flood::Args),
+    /// The client process of push-flood.
+    #[command(hide = true)]
+    PushFloodClient(push_flood::ClientArgs),
 }
 
 fn main() -> ExitCode {
     let bench = match Cli::parse().command {
         // A child of heartbeat-scale: no report of its own.
         Bench::BeatClient(args) => return exit(beat_client::run(args)),
+        Bench::PushFloodClient(args) => return exit(push_flood::run_client(args)),
         bench => bench,
     };
     if cfg!(debug_assertions) {
@@ -88,7 +101,9 @@ fn main() -> ExitCode {
         Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
-        Bench::BeatClient(_) => unreachable!("handled above"),
+        Bench::PythonPackage(args) => python_package::run(args),
+        Bench::PushFlood(args) => push_flood::run(args),
+        Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),
     };
     println!("load average at end: {}", machine::load_average());
     exit(result)

@@ -86,6 +86,18 @@ pub(crate) struct ServiceDetail {
     pub(crate) clusters: Vec<String>,
 }
 
+/// One service as the admin service list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceSummary {
+    pub(crate) group: String,
+    pub(crate) name: String,
+    pub(crate) clusters: usize,
+    pub(crate) instances: usize,
+    pub(crate) healthy: usize,
+    /// The share of healthy instances is at or below the protection threshold.
+    pub(crate) protected: bool,
+}
+
 /// The services of one namespace, by grouped name.
 type Namespace = HashMap<Box<str>, Arc<Service>>;
 
@@ -645,6 +657,42 @@ impl Registry {
             metadata: state.metadata.clone(),
             clusters: state.cluster_names().map(str::to_owned).collect(),
         })
+    }
+
+    /// A summary of every visible service of a namespace, sorted by group and name.
+    pub(crate) fn service_summaries(&self, namespace: &str) -> Vec<ServiceSummary> {
+        let services: Vec<Arc<Service>> = {
+            let map = self
+                .namespaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match map.get(namespace) {
+                Some(services) => services.values().cloned().collect(),
+                None => return Vec::new(),
+            }
+        };
+        let mut summaries: Vec<ServiceSummary> = services
+            .iter()
+            .filter_map(|service| {
+                let state = service.lock();
+                if state.removed || !state.visible() {
+                    return None;
+                }
+                let healthy = state.records().filter(|(_, _, _, r)| r.healthy).count();
+                let total = state.len();
+                Some(ServiceSummary {
+                    group: service.group().to_owned(),
+                    name: service.name().to_owned(),
+                    clusters: state.cluster_names().count(),
+                    instances: total,
+                    healthy,
+                    protected: total > 0
+                        && (healthy as f64 / total as f64) <= f64::from(state.protect_threshold),
+                })
+            })
+            .collect();
+        summaries.sort_unstable_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        summaries
     }
 
     /// The names (without group) of the visible services of a group, sorted.

@@ -413,7 +413,6 @@ impl ServiceState {
     }
 
     /// Every instance with its cluster, in order.
-    #[cfg(test)]
     pub(crate) fn records(&self) -> impl Iterator<Item = (&str, &str, u16, &Record)> {
         self.clusters.iter().flat_map(|(c, cluster)| {
             cluster

@@ -437,3 +437,123 @@ fn v2_moves_persist() {
     let api = start();
     assert_eq!(places(&api, "svc"), [place("B", "10.0.0.1", 80)]);
 }
+
+/// Logs in over the v3 login; the token.
+fn v3_token(api: &Api) -> String {
+    let login = api.json(
+        "POST",
+        V3_LOGIN,
+        &[("username", "nacos"), ("password", "nacos")],
+    );
+    login["accessToken"].as_str().unwrap().to_owned()
+}
+
+/// The v3 admin API: refused without a token on 3.x (even without auth mode), then instance
+/// detail and update, the service list; the core state needs no token.
+#[test]
+fn v3_admin_api_needs_a_token() {
+    for version in [NacosVersion::V3_1, NacosVersion::V3_2] {
+        let api = line(version);
+        let register = [
+            ("serviceName", "svc"),
+            ("groupName", "G"),
+            ("ip", "10.0.0.1"),
+            ("port", "80"),
+            ("clusterName", "c1"),
+            ("metadata", r#"{"version":"1"}"#),
+        ];
+        api.json("POST", V3_INSTANCE, &register);
+        let detail = [
+            ("serviceName", "svc"),
+            ("groupName", "G"),
+            ("ip", "10.0.0.1"),
+            ("port", "80"),
+            ("clusterName", "c1"),
+        ];
+        let (status, body) = api.call("GET", ADMIN_INSTANCE, &detail);
+        assert_eq!(status, 403, "{version}: {body}");
+        assert_eq!(parse(&body)["status"], 403);
+        assert_eq!(api.call("GET", ADMIN_SERVICES, &[]).0, 403);
+        assert_eq!(api.call("PUT", ADMIN_INSTANCE, &detail).0, 403);
+        let (status, _) = api.call(
+            "GET",
+            ADMIN_INSTANCE,
+            &with(&detail, "accessToken", "forged"),
+        );
+        assert_eq!(status, 403);
+
+        let token = v3_token(&api);
+        let got = api.json("GET", ADMIN_INSTANCE, &with(&detail, "accessToken", &token));
+        assert_eq!(got["code"], 0);
+        assert_eq!(got["data"]["ip"], "10.0.0.1");
+        assert_eq!(got["data"]["clusterName"], "c1");
+
+        // Update: the 2.x modify.
+        let mut update = with(&detail, "accessToken", &token);
+        update.extend([("weight", "4"), ("metadata", r#"{"zone":"z"}"#)]);
+        assert_eq!(
+            api.json("PUT", ADMIN_INSTANCE, &update),
+            json!({"code": 0, "message": "success", "data": "ok"})
+        );
+        let got = api.json("GET", ADMIN_INSTANCE, &with(&detail, "accessToken", &token));
+        assert_eq!(got["data"]["weight"], 4.0);
+        assert_eq!(
+            got["data"]["metadata"],
+            json!({"version": "1", "zone": "z"})
+        );
+
+        // Unknown instance 404/20004; update of an unknown service 400/21004.
+        let mut other = with(&detail, "accessToken", &token);
+        other[2] = ("ip", "10.0.0.9");
+        let (status, body) = api.call("GET", ADMIN_INSTANCE, &other);
+        assert_eq!((status, parse(&body)["code"].clone()), (404, json!(20004)));
+        other[0] = ("serviceName", "nothing");
+        let (status, body) = api.call("PUT", ADMIN_INSTANCE, &other);
+        assert_eq!((status, parse(&body)["code"].clone()), (400, json!(21004)));
+
+        let services = api.json(
+            "GET",
+            ADMIN_SERVICES,
+            &[("accessToken", token.as_str()), ("groupNameParam", "G")],
+        );
+        assert_eq!(services["data"]["totalCount"], 1);
+        let item = &services["data"]["pageItems"][0];
+        assert_eq!(item["name"], "svc");
+        assert_eq!(item["groupName"], "G");
+        assert_eq!(item["ipCount"], 1);
+        assert_eq!(item["healthyInstanceCount"], 1);
+
+        let state = api.json("GET", "/nacos/v3/admin/core/state", &[]);
+        assert_eq!(state["code"], 0);
+        assert!(state["data"]["version"].as_str().unwrap().starts_with('3'));
+    }
+}
+
+/// The older lines report their version on the V1 console state, and serve no v3 path.
+#[test]
+fn older_lines_report_their_version() {
+    for (version, prefix) in [(NacosVersion::V1_4, "1.4"), (NacosVersion::V2, "2.")] {
+        let api = line(version);
+        let state = api.json("GET", "/nacos/v1/console/server/state", &[]);
+        assert!(
+            state["version"].as_str().unwrap().starts_with(prefix),
+            "{state}"
+        );
+        assert_eq!(api.call("GET", "/nacos/v3/admin/core/state", &[]).0, 404);
+        assert_eq!(api.call("POST", V3_LOGIN, &[]).0, 404);
+    }
+}
+
+const ADMIN_INSTANCE: &str = "/nacos/v3/admin/ns/instance";
+const ADMIN_SERVICES: &str = "/nacos/v3/admin/ns/service/list";
+
+/// `params` and one more.
+fn with<'a>(
+    params: &[(&'a str, &'a str)],
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = params.to_vec();
+    all.push((name, value));
+    all
+}

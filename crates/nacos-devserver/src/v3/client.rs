@@ -54,7 +54,7 @@ pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
 }
 
 /// The weight: 1 when absent, 400 with code 21001 outside 0–10000.
-fn weight(version: NacosVersion, p: &Params) -> Result<f64, Refusal> {
+pub(super) fn weight(version: NacosVersion, p: &Params) -> Result<f64, Refusal> {
     let Some(text) = p.get("weight") else {
         return Ok(1.0);
     };

@@ -14,9 +14,11 @@ pub(crate) enum Code {
     ParameterMissing,
     AccessDenied,
     ParameterValidate,
+    ResourceNotFound,
     WeightError,
     InstanceMetadataError,
     InstanceNotFound,
+    InstanceError,
     ApiDeprecated,
 }
 
@@ -26,9 +28,11 @@ impl Code {
             Code::ParameterMissing => 10000,
             Code::AccessDenied => 10001,
             Code::ParameterValidate => 20002,
+            Code::ResourceNotFound => 20004,
             Code::WeightError => 21001,
             Code::InstanceMetadataError => 21002,
             Code::InstanceNotFound => 21003,
+            Code::InstanceError => 21004,
             Code::ApiDeprecated => 40000,
         }
     }
@@ -38,9 +42,11 @@ impl Code {
             Code::ParameterMissing => "parameter missing",
             Code::AccessDenied => "access denied",
             Code::ParameterValidate => "parameter validate error",
+            Code::ResourceNotFound => "resource not found",
             Code::WeightError => "weight error",
             Code::InstanceMetadataError => "instance metadata error",
             Code::InstanceNotFound => "instance not found",
+            Code::InstanceError => "instance error",
             Code::ApiDeprecated => "API deprecated.",
         }
     }

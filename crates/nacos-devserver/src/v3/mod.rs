@@ -1,6 +1,8 @@
 //! The Nacos 3.x API: the v3 client API (register, renew, deregister, list), the v3 login, and
-//! the v3 admin API; answers in the v3 envelope (`envelope`).
+//! part of the v3 admin API (instance detail and update, the service list, the server state);
+//! answers in the v3 envelope (`envelope`).
 
+mod admin;
 mod client;
 pub(crate) mod envelope;
 mod form;
@@ -22,6 +24,16 @@ pub(crate) enum Call {
     List,
     /// `POST /nacos/v3/auth/user/login`.
     Login,
+    /// `GET /nacos/v3/admin/ns/instance`.
+    AdminInstance,
+    /// `PUT /nacos/v3/admin/ns/instance`.
+    AdminUpdate,
+    /// `GET /nacos/v3/admin/ns/service/list`.
+    AdminServices,
+    /// `GET /nacos/v3/admin/core/state`.
+    State,
+    /// `GET /nacos/v3/admin/core/state/liveness` and `…/readiness`.
+    Alive,
 }
 
 impl Call {
@@ -37,6 +49,14 @@ impl Call {
             }
             "/nacos/v3/client/ns/instance/list" => &[("GET", Call::List)],
             "/nacos/v3/auth/user/login" => &[("POST", Call::Login)],
+            "/nacos/v3/admin/ns/instance" => {
+                &[("GET", Call::AdminInstance), ("PUT", Call::AdminUpdate)]
+            }
+            "/nacos/v3/admin/ns/service/list" => &[("GET", Call::AdminServices)],
+            "/nacos/v3/admin/core/state" => &[("GET", Call::State)],
+            "/nacos/v3/admin/core/state/liveness" | "/nacos/v3/admin/core/state/readiness" => {
+                &[("GET", Call::Alive)]
+            }
             _ => return Err(false),
         };
         calls
@@ -48,12 +68,15 @@ impl Call {
 
     /// Whether the call needs no token at all.
     pub(crate) fn is_open(self) -> bool {
-        matches!(self, Call::Login)
+        matches!(self, Call::Login | Call::State | Call::Alive)
     }
 
     /// Whether the call is an admin call: on 3.x it needs a token even without auth mode.
     pub(crate) fn is_admin(self) -> bool {
-        false
+        matches!(
+            self,
+            Call::AdminInstance | Call::AdminUpdate | Call::AdminServices
+        )
     }
 }
 
@@ -64,6 +87,11 @@ pub(crate) fn handle(cx: &Context, call: Call, p: &Params) -> Reply {
         Call::Deregister => client::deregister(cx, p),
         Call::List => client::list(cx, p),
         Call::Login => login::login(cx, p),
+        Call::AdminInstance => admin::instance(cx, p),
+        Call::AdminUpdate => admin::update(cx, p),
+        Call::AdminServices => admin::services(cx, p),
+        Call::State => Ok(admin::state(cx)),
+        Call::Alive => Ok(envelope::success("ok")),
     };
     answer.unwrap_or_else(|refusal| *refusal)
 }
