@@ -12,6 +12,7 @@
 //! cargo run --release -p nacos-bench -- api-generations
 //! cargo run --release -p nacos-bench -- hostile-peers
 //! cargo run --release -p nacos-bench -- select
+//! cargo run --release -p nacos-bench -- persistent-writes
 //! cargo run --release -p nacos-bench -- python-package
 //! cargo run --release -p nacos-bench -- push-flood
 //! ```
@@ -27,6 +28,7 @@ mod hostile_peers;
 mod load;
 mod machine;
 mod notify_latency;
+mod persistent_writes;
 mod procfs;
 mod push_flood;
 mod python;
@@ -63,6 +65,8 @@ enum Bench {
     NotifyLatency(notify_latency::Args),
     /// 10,000 instances kept alive by one client: health, threads, CPU, memory; and Python.
     HeartbeatScale(heartbeat_scale::Args),
+    /// Persistent registrations into one service: devserver with and without a data dir, rnacos.
+    PersistentWrites(persistent_writes::Args),
     /// The client's cost per list and register call on the v3 client API against V1.
     ApiGenerations(api_generations::Args),
     /// Slow-body and subscriber floods against the devserver: memory, amplification.
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Bench::ApiGenerations(args) => api_generations::run(args),
         Bench::HostilePeers(args) => hostile_peers::run(args),
         Bench::Select(args) => select::run(args),
+        Bench::PersistentWrites(args) => persistent_writes::run(args),
         Bench::PythonPackage(args) => python_package::run(args),
         Bench::PushFlood(args) => push_flood::run(args),
         Bench::BeatClient(_) | Bench::PushFloodClient(_) => unreachable!("handled above"),

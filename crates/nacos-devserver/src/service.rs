@@ -24,6 +24,10 @@ type Address = (Box<str>, u16);
 
 /// How many differently filtered list answers a service keeps rendered.
 const MAX_RENDERS: usize = 8;
+/// How many bytes of rendered answers a service keeps: the cache is bounded by what it holds,
+/// not by a count of answers (ten answers of a 200,000-instance service are over 1 GB). An
+/// answer larger than this is rendered for each call and not kept.
+const MAX_RENDER_BYTES: usize = 32 << 20;
 /// Cluster filters longer than this are answered but not cached (they are not the common case).
 const MAX_CACHED_FILTER: usize = 256;
 
@@ -73,6 +77,11 @@ impl Rendered {
                 tail: Bytes::new(),
             },
         }
+    }
+
+    /// Its size in bytes.
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
     }
 
     /// The answer with `stamp` as its `lastRefTime`.
@@ -259,9 +268,13 @@ impl Service {
         // Serializing plain strings, numbers and maps cannot fail.
         let rendered = Rendered::new(serde_json::to_vec(&info).unwrap_or_default());
         let answer = rendered.with_stamp(stamp);
-        if query.clusters.len() <= MAX_CACHED_FILTER {
-            if state.renders.len() >= MAX_RENDERS {
-                state.renders.remove(0);
+        let size = rendered.len();
+        if query.clusters.len() <= MAX_CACHED_FILTER && size <= MAX_RENDER_BYTES {
+            let mut kept: usize = state.renders.iter().map(|(_, r)| r.len()).sum();
+            while !state.renders.is_empty()
+                && (state.renders.len() >= MAX_RENDERS || kept + size > MAX_RENDER_BYTES)
+            {
+                kept -= state.renders.remove(0).1.len();
             }
             let key = (
                 query.clusters.to_owned(),
