@@ -217,14 +217,14 @@ class SeedCalls(unittest.TestCase):
         self.assertEqual(got["metadata"], metadata)
         self.assertEqual(got["weight"], 1.5)
 
-        # A modify replaces what it names and, as on Nacos 2.x, resets the metadata it leaves
-        # out; the seed user sends both.
+        # A modify sets the weight and, as on Nacos 2.x (the server's default line), lays its
+        # metadata over the registration's: keys it does not name stay.
         self.assertIs(c.modify_naming_instance(
             svc, "192.168.1.100", 8080, cluster_name="production", weight=2.0,
             metadata={"version": "1.1.0", "status": "updated"}), True)
         got = c.get_naming_instance(svc, "192.168.1.100", 8080, cluster_name="production")
         self.assertEqual(got["weight"], 2.0)
-        self.assertEqual(got["metadata"], {"version": "1.1.0", "status": "updated"})
+        self.assertEqual(got["metadata"], dict(metadata, version="1.1.0", status="updated"))
 
         beat = c.send_heartbeat(svc, "192.168.1.100", 8080, cluster_name="production",
                                 weight=2.0, metadata={"version": "1.1.0", "status": "updated"})
@@ -250,7 +250,7 @@ class SeedCalls(unittest.TestCase):
 
         c.modify_naming_instance(svc, "10.0.0.2", 80, cluster_name="a", metadata="version=3")
         got = c.get_naming_instance(svc, "10.0.0.2", 80, cluster_name="a")
-        self.assertEqual(got["metadata"], {"version": "3"})
+        self.assertEqual(got["metadata"], {"version": "3", "zone": "z2"})
         # send_heartbeat parses a string as JSON itself and sends the object in its beat.
         beat = c.send_heartbeat(svc, "10.0.0.1", 80, cluster_name="a",
                                 metadata='{"version": "2.0", "zone": "z1"}')
@@ -267,7 +267,8 @@ class SeedCalls(unittest.TestCase):
     def test_default_cluster_is_named_None(self):
         """nacos-sdk-python 1.0.0 defect (its issues #31, #43): without cluster_name, add sends
         `clusterName=None`, so the instance lands in a cluster literally named "None", while
-        get, modify and remove without cluster_name look in DEFAULT."""
+        get and modify without cluster_name look in DEFAULT. The server's default line keeps
+        Nacos 2.x's identity rules, so remove finds it there all the same."""
         c, svc = self.client, self.service
         self.assertIs(c.add_naming_instance(svc, "192.168.1.100", 8080), True)
         found = hosts(c.list_naming_instance(svc))
@@ -275,19 +276,16 @@ class SeedCalls(unittest.TestCase):
 
         with self.assertRaisesRegex(nacos.NacosException, "code is 404"):
             c.get_naming_instance(svc, "192.168.1.100", 8080)
-        with self.assertRaisesRegex(nacos.NacosException, "code is 404"):
-            c.modify_naming_instance(svc, "192.168.1.100", 8080, weight=2.0)
-        # The server answers "ok" for an instance it does not hold, so the remove reports
-        # success and the instance stays (Nacos 1.4 does the same; 2.x keys ephemeral
-        # instances by ip:port and would remove it).
-        self.assertIs(c.remove_naming_instance(svc, "192.168.1.100", 8080), True)
-        self.assertIn(("192.168.1.100", 8080), hosts(c.list_naming_instance(svc)))
+        # 2.x: a modify naming another cluster (DEFAULT) answers ok and changes nothing.
+        self.assertIs(c.modify_naming_instance(svc, "192.168.1.100", 8080, weight=2.0), True)
+        self.assertEqual(hosts(c.list_naming_instance(svc))[("192.168.1.100", 8080)]["weight"],
+                         1.0)
 
         # Naming the cluster "None" reaches it.
         got = c.get_naming_instance(svc, "192.168.1.100", 8080, cluster_name="None")
         self.assertEqual(got["clusterName"], "None")
-        self.assertIs(c.remove_naming_instance(svc, "192.168.1.100", 8080, cluster_name="None"),
-                      True)
+        # 2.x keys an instance by ip:port: a remove without cluster_name finds it.
+        self.assertIs(c.remove_naming_instance(svc, "192.168.1.100", 8080), True)
         self.assertEqual(c.list_naming_instance(svc)["hosts"], [])
 
     def test_groups(self):

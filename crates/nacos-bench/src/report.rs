@@ -18,6 +18,14 @@ impl Table {
         }
     }
 
+    /// A table with column names made at run time.
+    pub fn with_header(header: Vec<String>) -> Table {
+        Table {
+            header,
+            rows: Vec::new(),
+        }
+    }
+
     /// Adds a row (as many cells as columns).
     pub fn row(&mut self, cells: Vec<String>) {
         debug_assert_eq!(cells.len(), self.header.len());

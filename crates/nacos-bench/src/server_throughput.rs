@@ -347,7 +347,12 @@ fn count_instances(addr: SocketAddr, services: u64) -> Result<(u64, u64)> {
 }
 
 /// The registration the client sends (`POST /nacos/v1/ns/instance`) for instance `i`.
-fn register_request(addr: SocketAddr, service: &str, i: u64, ephemeral: bool) -> Vec<u8> {
+pub(crate) fn register_request(
+    addr: SocketAddr,
+    service: &str,
+    i: u64,
+    ephemeral: bool,
+) -> Vec<u8> {
     let (ip, port) = instance_address(i);
     raw_http::request(
         "POST",

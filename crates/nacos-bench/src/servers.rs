@@ -50,6 +50,8 @@ pub struct DevServerOptions {
     pub health_timeout: Option<Duration>,
     /// `--expire-timeout`.
     pub expire_timeout: Option<Duration>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The `nacos-devserver` release binary, run on a free port of 127.0.0.1.
@@ -73,6 +75,9 @@ impl DevServerProcess {
             .stderr(Stdio::piped());
         if options.no_push {
             command.arg("--no-push");
+        }
+        if let Some(dir) = &options.data_dir {
+            command.arg("--data-dir").arg(dir);
         }
         for (flag, value) in [
             ("--beat-interval", options.beat_interval),

@@ -32,16 +32,19 @@ fn fixture() -> &'static Fixture {
             expire_timeout: 30_000,
             subscriber_ttl: 30_000,
         };
-        let registry = Arc::new(Registry::new(timings, Box::new(|_| {})));
+        // The default line (2.x identity); the v3 doors are unit-tested in `doors`.
+        let version = crate::version::NacosVersion::default();
+        let registry = Arc::new(Registry::new(timings, version.identity(), Box::new(|_| {})));
         let shared = Arc::new(Shared {
             cx: Context {
                 registry,
                 auth: None,
+                client_auth: false,
                 beat_interval: 5_000,
                 push: true,
                 push_to_client_ip: false,
+                version,
             },
-            store: None,
             connections: Arc::new(Connections::new(16)),
             request_timeout: Duration::from_millis(200),
         });

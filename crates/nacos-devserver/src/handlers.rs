@@ -8,11 +8,12 @@ use nacos_naming::{BeatInfo, Instance, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Login};
 use crate::params::{self, illegal, Params};
 use crate::registry::{Refusal, Registry};
 use crate::reply::{ApiError, Reply};
 use crate::service::{Beat, ListQuery, Modification, Registration};
+use crate::version::{Identity, NacosVersion};
 
 /// `cacheMillis` for a lister without push: poll again soon.
 const POLL_CACHE_MILLIS: u64 = 3_000;
@@ -22,10 +23,15 @@ pub(crate) const PUSH_CACHE_MILLIS: u64 = 10_000;
 /// What the handlers share.
 pub(crate) struct Context {
     pub(crate) registry: Arc<Registry>,
+    /// Issues and checks tokens: in auth mode, and on 3.x lines (whose admin API needs one).
     pub(crate) auth: Option<Auth>,
+    /// Auth mode: every call but the open ones needs a token.
+    pub(crate) client_auth: bool,
     /// The beat interval asked of clients, in milliseconds.
     pub(crate) beat_interval: u64,
     pub(crate) push: bool,
+    /// The server line behaved as.
+    pub(crate) version: NacosVersion,
     /// Push to the list call's `clientIP` instead of the address the call came from.
     pub(crate) push_to_client_ip: bool,
 }
@@ -46,6 +52,12 @@ pub(crate) enum Route {
     ListServices,
     Login,
     Health,
+    /// `GET /nacos/v1/ns/operator/metrics`.
+    Metrics,
+    /// `GET /nacos/v1/console/server/state`.
+    ServerState,
+    /// A call of the 3.x API.
+    V3(crate::v3::Call),
 }
 
 impl Route {
@@ -69,6 +81,8 @@ impl Route {
             ],
             "/nacos/v1/ns/service/list" => &[("GET", Route::ListServices)],
             "/nacos/v1/auth/login" | "/nacos/v1/auth/users/login" => &[("POST", Route::Login)],
+            "/nacos/v1/ns/operator/metrics" => &[("GET", Route::Metrics)],
+            "/nacos/v1/console/server/state" => &[("GET", Route::ServerState)],
             "/nacos/v1/console/health/liveness" | "/nacos/v1/console/health/readiness" => {
                 &[("GET", Route::Health)]
             }
@@ -83,7 +97,11 @@ impl Route {
 
     /// Whether the call is allowed without a token in auth mode.
     pub(crate) fn is_open(self) -> bool {
-        matches!(self, Route::Login | Route::Health)
+        match self {
+            Route::Login | Route::Health | Route::Metrics | Route::ServerState => true,
+            Route::V3(call) => call.is_open(),
+            _ => false,
+        }
     }
 }
 
@@ -108,6 +126,9 @@ pub(crate) fn handle(
         Route::ListServices => list_services(cx, p),
         Route::Login => login(cx, p),
         Route::Health => Ok(Reply::text("OK")),
+        Route::Metrics => Ok(Reply::text_json(r#"{"status":"UP"}"#)),
+        Route::ServerState => Ok(Reply::to_json(&server_state(cx))),
+        Route::V3(call) => Ok(crate::v3::handle(cx, call, p)),
     }
 }
 
@@ -132,8 +153,10 @@ fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
-    p.bool("ephemeral", true)?;
-    let persist = cx.registry.deregister(&ns, &service, &cluster, &ip, port);
+    let ephemeral = p.bool("ephemeral", true)?;
+    let persist = cx
+        .registry
+        .deregister(&ns, &service, &cluster, &ip, port, ephemeral);
     Ok(Reply::ok().persisting(persist))
 }
 
@@ -151,6 +174,11 @@ fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     };
     match cx.registry.modify(&ns, &service, &cluster, &ip, port, m) {
         Ok(persist) => Ok(Reply::ok().persisting(persist)),
+        Err(Refusal::ServiceNotFound) if cx.version.identity() == Identity::PerAddress => {
+            Err(ApiError::bad_request(format!(
+                "service not found, namespace: {ns}, service: {service}"
+            )))
+        }
         Err(_) => Err(ApiError::not_found(format!(
             "instance not exist: {ip}:{port} in cluster {cluster} of service {service}"
         ))),
@@ -400,22 +428,38 @@ fn list_services(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     }))
 }
 
+/// What the server-state calls report (a subset of the official keys).
+pub(crate) fn server_state(cx: &Context) -> std::collections::BTreeMap<&'static str, String> {
+    std::collections::BTreeMap::from([
+        ("version", cx.version.release().to_owned()),
+        ("standalone_mode", "standalone".to_owned()),
+        ("startup_mode", "standalone".to_owned()),
+        ("function_mode", "naming".to_owned()),
+        ("auth_enabled", cx.client_auth.to_string()),
+    ])
+}
+
 fn login(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let username = p.required("username")?;
     let password = p.required("password")?;
-    let Some(auth) = &cx.auth else {
-        // Without auth mode any login succeeds (the token is never checked), so clients
-        // configured with credentials work against it unchanged.
-        return Ok(Reply::to_json(&crate::auth::Login {
+    match issue_token(cx, username, password) {
+        Some(login) => Ok(Reply::to_json(&login)),
+        None => Err(ApiError::forbidden("unknown user!")),
+    }
+}
+
+/// A token for the right credentials; `None` when refused. Without auth mode any credentials
+/// log in, so clients configured with credentials work against it unchanged (the token is
+/// then checked only by 3.x admin calls).
+pub(crate) fn issue_token(cx: &Context, username: &str, password: &str) -> Option<Login> {
+    match &cx.auth {
+        Some(auth) => auth.login(username, password),
+        None => Some(Login {
             access_token: crate::auth::random_token().unwrap_or_default(),
             token_ttl: 18_000,
             global_admin: true,
             username: username.to_owned(),
-        }));
-    };
-    match auth.login(username, password) {
-        Some(login) => Ok(Reply::to_json(&login)),
-        None => Err(ApiError::forbidden("unknown user!")),
+        }),
     }
 }
 

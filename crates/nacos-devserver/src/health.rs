@@ -74,7 +74,11 @@ mod tests {
             expire_timeout: 30_000,
             subscriber_ttl: 30_000,
         };
-        let registry = Arc::new(Registry::new(timings, Box::new(|_| {})));
+        let registry = Arc::new(Registry::new(
+            timings,
+            crate::version::Identity::PerAddress,
+            Box::new(|_| {}),
+        ));
         // A defined service is kept while empty: nothing at all is due once it is.
         registry
             .create_service(NS, SVC, 0.0, Metadata::new())
@@ -104,7 +108,7 @@ mod tests {
             },
         );
         wait_until("its own timeout marks it", || healthy(&registry) == [false]);
-        registry.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80);
+        registry.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80, true);
 
         let before = registry.scans();
         std::thread::sleep(Duration::from_millis(300));

@@ -23,7 +23,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::connections::{Connection, Connections};
-use crate::handlers::{self, Context, Route};
+use crate::doors::{self, Door};
+use crate::handlers::{self, Context};
 use crate::params::Params;
 use crate::reply::{ApiError, Reply};
 
@@ -131,7 +132,15 @@ async fn respond(
             } else {
                 "text/plain;charset=UTF-8"
             };
-            response(StatusCode::OK, kind, reply.body)
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+            let mut answer = response(status, kind, reply.body);
+            let bearer = reply
+                .bearer
+                .and_then(|token| HeaderValue::try_from(format!("Bearer {token}")).ok());
+            if let Some(bearer) = bearer {
+                answer.headers_mut().insert(AUTHORIZATION, bearer);
+            }
+            answer
         }
         Err(e) => {
             log::debug!("{peer}: {} {}", e.status, e.message);
@@ -156,16 +165,11 @@ async fn answer(
     req: Request<Incoming>,
 ) -> Result<Reply, ApiError> {
     let (parts, body) = req.into_parts();
-    let route = Route::find(parts.method.as_str(), parts.uri.path()).map_err(|path_exists| {
-        if path_exists {
-            ApiError {
-                status: 405,
-                message: format!("method {} not allowed", parts.method),
-            }
-        } else {
-            ApiError::not_found(format!("no such path: {}", parts.uri.path()))
-        }
-    })?;
+    let route = match doors::route(shared.cx.version, parts.method.as_str(), parts.uri.path()) {
+        Door::Open(route) => route,
+        Door::Shut(reply) => return Ok(reply),
+        Door::Missing(e) => return Err(e),
+    };
     let body = Limited::new(body, MAX_BODY).collect();
     let body = match tokio::time::timeout(shared.request_timeout, body).await {
         Err(_) => {
@@ -189,16 +193,14 @@ async fn answer(
     connection.answering();
     let form: &[u8] = if is_form(&parts.headers) { &body } else { b"" };
     let params = Params::parse(parts.uri.query().unwrap_or("").as_bytes(), form);
-    if let (Some(auth), false) = (&shared.cx.auth, route.is_open()) {
-        let token = params
-            .get("accessToken")
-            .or_else(|| header(&parts.headers, "accessToken"))
-            .or_else(|| {
-                header(&parts.headers, AUTHORIZATION.as_str())
-                    .and_then(|h| h.strip_prefix("Bearer "))
-            });
-        auth.check(token)
-            .map_err(|refused| ApiError::forbidden(refused.message()))?;
+    let token = params
+        .get("accessToken")
+        .or_else(|| header(&parts.headers, "accessToken"))
+        .or_else(|| {
+            header(&parts.headers, AUTHORIZATION.as_str()).and_then(|h| h.strip_prefix("Bearer "))
+        });
+    if let Some(refused) = doors::refuse_token(&shared.cx, route, token, parts.uri.path()) {
+        return refused;
     }
     let mut reply = handlers::handle(&shared.cx, route, &params, peer)?;
     if let Some(receipt) = reply.persist.take() {

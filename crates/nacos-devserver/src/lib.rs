@@ -40,6 +40,17 @@
 //! | service definition | `POST`/`PUT`/`DELETE`/`GET /nacos/v1/ns/service` | `ok` / service JSON |
 //! | login | `POST /nacos/v1/auth/login`, `/nacos/v1/auth/users/login` | `{"accessToken","tokenTtl",…}` |
 //! | liveness, readiness | `GET /nacos/v1/console/health/liveness`, `…/readiness` | `OK` |
+//! | operator metrics | `GET /nacos/v1/ns/operator/metrics` | `{"status":"UP"}` |
+//! | server state (1.4, 2) | `GET /nacos/v1/console/server/state` | `{"version",…}` |
+//! | v3 register, renew (`heartBeat=true`), deregister (3.1, 3.2) | `POST`/`DELETE /nacos/v3/client/ns/instance` | `{"code":0,"message":"success","data":"ok"}` |
+//! | v3 list (3.1, 3.2) | `GET /nacos/v3/client/ns/instance/list` | `{"code":0,…,"data":[instances]}` |
+//! | v3 login (3.1, 3.2) | `POST /nacos/v3/auth/user/login` | the V1 login's JSON, and `Authorization: Bearer <token>` |
+//! | v3 admin (3.1, 3.2; token needed) | `GET`/`PUT /nacos/v3/admin/ns/instance`, `GET /nacos/v3/admin/ns/service/list` | the envelope |
+//! | v3 server state (3.1, 3.2) | `GET /nacos/v3/admin/core/state` | `{"code":0,…,"data":{"version",…}}` |
+//!
+//! Which of these answer, and the instance identity rules, depend on the official server line
+//! the server behaves as ([`NacosVersion`], [`DevServerBuilder::nacos_version`]; 2.x by
+//! default).
 //!
 //! An ephemeral instance's metadata may set its own timeouts and beat interval, as on official
 //! 2.x: `preserved.heart.beat.timeout`, `preserved.ip.delete.timeout` and
@@ -58,18 +69,24 @@
 //!   `clientIP` parameter is honoured only with
 //!   [`push_to_client_ip`](DevServerBuilder::push_to_client_ip). One subscription per service
 //!   and address (its last 4 cluster filters), at most 4096 per IP address.
-//! - A modify (`PUT /nacos/v1/ns/instance`) of an unknown instance answers 404; a deregister
-//!   removes the instance whatever its `ephemeral` parameter says; a service may hold
-//!   ephemeral and persistent instances side by side.
+//! - A service may hold ephemeral and persistent instances side by side (2.x and 3.x refuse
+//!   to register the second kind). 1.4 identity: a modify of an unknown instance answers 404
+//!   and a deregister removes the instance of its cluster whatever its `ephemeral` says.
+//! - 2.x and 3.x identity: a modify naming a cluster the instance is not in changes nothing
+//!   (official servers keep it for a later move into that cluster); a modify is persisted
+//!   as part of the registration, not apart from it.
+//! - 3.2 has no UDP push; the devserver pushes on every line.
 //! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`
 //!   (they are kept 60 s for their `lastRefTime`, then dropped).
-//! - Without auth mode a login succeeds with any credentials (the token is never checked).
+//! - Without auth mode a login succeeds with any credentials (its token is checked only by
+//!   the 3.x admin API).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod auth;
 mod connections;
+mod doors;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -84,8 +101,11 @@ mod server;
 mod service;
 mod store;
 mod subscribers;
+mod v3;
+mod version;
 
 pub use server::{DevServer, DevServerBuilder};
+pub use version::{NacosVersion, UnknownVersion};
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use nacos_devserver::DevServer;
+use nacos_devserver::{DevServer, NacosVersion};
 
 /// A Nacos-compatible V1 naming server.
 ///
@@ -48,6 +48,10 @@ struct Cli {
     /// where every client is trusted: anyone could aim pushes at a third party).
     #[arg(long)]
     push_to_client_ip: bool,
+    /// The official server line to behave as: 1.4, 2, 3.1 or 3.2 (identity rules, the APIs
+    /// answered and how).
+    #[arg(long, env = "NACOS_DEVSERVER_VERSION", default_value = "2")]
+    nacos_version: NacosVersion,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "NACOS_DEVSERVER_LOG", default_value = "info", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -77,7 +81,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .max_connections(cli.max_connections)
         .request_timeout(cli.request_timeout)
         .push(!cli.no_push)
-        .push_to_client_ip(cli.push_to_client_ip);
+        .push_to_client_ip(cli.push_to_client_ip)
+        .nacos_version(cli.nacos_version);
     if let Some(dir) = cli.data_dir {
         builder = builder.data_dir(dir);
     }

@@ -23,6 +23,7 @@ use crate::service::{
 };
 use crate::store::{Change, Journal, Receipt, ServiceRecord, StoredInstance};
 use crate::subscribers::{Limits, SUBSCRIPTIONS_PER_IP};
+use crate::version::Identity;
 
 /// Called with each service whose instance set changed while it had push subscribers.
 pub(crate) type ChangeListener = Box<dyn Fn(&Arc<Service>) + Send + Sync>;
@@ -56,14 +57,19 @@ pub(crate) enum Refusal {
     ServiceNotEmpty,
 }
 
+/// Another cluster a change found the instance it names in (2.x identity: a move, or a
+/// deregister that named another cluster), set while the change runs.
+type Elsewhere = std::cell::Cell<Option<Box<str>>>;
+
 /// What a change may have changed of persistent state: what is written if it did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum Touched<'a> {
-    /// One instance.
+    /// One instance, at `cluster` and maybe at the cluster `elsewhere` names.
     Instance {
         cluster: &'a str,
         ip: &'a str,
         port: u16,
+        elsewhere: &'a Elsewhere,
     },
     /// The service's definition.
     Definition,
@@ -80,6 +86,18 @@ pub(crate) struct ServiceDetail {
     pub(crate) clusters: Vec<String>,
 }
 
+/// One service as the admin service list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceSummary {
+    pub(crate) group: String,
+    pub(crate) name: String,
+    pub(crate) clusters: usize,
+    pub(crate) instances: usize,
+    pub(crate) healthy: usize,
+    /// The share of healthy instances is at or below the protection threshold.
+    pub(crate) protected: bool,
+}
+
 /// The services of one namespace, by grouped name.
 type Namespace = HashMap<Box<str>, Arc<Service>>;
 
@@ -87,6 +105,7 @@ type Namespace = HashMap<Box<str>, Arc<Service>>;
 pub(crate) struct Registry {
     namespaces: RwLock<HashMap<Box<str>, Namespace>>,
     timings: Timings,
+    identity: Identity,
     epoch: Instant,
     /// Where persistent changes are written, when the server has a data directory.
     journal: OnceLock<Arc<Journal>>,
@@ -116,10 +135,11 @@ pub(crate) struct Scan {
 
 impl Registry {
     /// An empty registry.
-    pub(crate) fn new(timings: Timings, on_change: ChangeListener) -> Registry {
+    pub(crate) fn new(timings: Timings, identity: Identity, on_change: ChangeListener) -> Registry {
         Registry {
             namespaces: RwLock::new(HashMap::new()),
             timings,
+            identity,
             epoch: Instant::now(),
             journal: OnceLock::new(),
             on_change,
@@ -286,38 +306,31 @@ impl Registry {
         let journal = self.journal.get()?;
         let namespace = service.namespace.to_string();
         let grouped = service.grouped.to_string();
-        let change = match touched {
-            Touched::Instance { cluster, ip, port } => match state.record(cluster, ip, port) {
-                Some(r) if !r.ephemeral && !state.removed => Change::Put {
-                    namespace,
-                    service: grouped,
-                    instance: StoredInstance {
-                        cluster: cluster.to_owned(),
-                        ip: ip.to_owned(),
-                        port,
-                        weight: r.weight,
-                        healthy: r.healthy,
-                        enabled: r.enabled,
-                        metadata: service.instance(cluster, ip, port, r).metadata,
-                    },
-                },
-                _ => Change::Remove {
-                    namespace,
-                    service: grouped,
-                    cluster: cluster.to_owned(),
-                    ip: ip.to_owned(),
-                    port,
-                },
-            },
-            Touched::Definition => Change::Define {
+        let changes = match touched {
+            Touched::Instance {
+                cluster,
+                ip,
+                port,
+                elsewhere,
+            } => {
+                let mut changes = vec![instance_change(service, state, cluster, ip, port)];
+                match elsewhere.take() {
+                    Some(other) if *other != *cluster => {
+                        changes.push(instance_change(service, state, &other, ip, port));
+                    }
+                    _ => {}
+                }
+                changes
+            }
+            Touched::Definition => vec![Change::Define {
                 namespace,
                 service: grouped,
                 defined: state.defined && !state.removed,
                 protect_threshold: state.protect_threshold,
                 metadata: state.metadata.clone(),
-            },
+            }],
         };
-        Some(journal.submit(vec![change]))
+        Some(journal.submit(changes))
     }
 
     /// Registers (or replaces) an instance; a receipt when persistent state changed.
@@ -329,14 +342,16 @@ impl Registry {
     ) -> Option<Receipt> {
         let own = own_timeout(&reg);
         let touched = (reg.cluster.clone(), reg.ip.clone(), reg.port);
+        let left = Elsewhere::default();
         let touched = Touched::Instance {
             cluster: &touched.0,
             ip: &touched.1,
             port: touched.2,
+            elsewhere: &left,
         };
         let receipt = self
             .change(namespace, grouped, true, touched, |s, now| {
-                s.register(reg, now)
+                left.set(s.register(reg, now, self.identity));
             })
             .and_then(|(_, receipt)| receipt);
         if let Some(own) = own {
@@ -345,7 +360,8 @@ impl Registry {
         receipt
     }
 
-    /// Removes an instance (nothing happens for an unknown one).
+    /// Removes an instance (nothing happens for an unknown one). Under 2.x identity the
+    /// instance of kind `ephemeral` at `ip:port` goes, whatever its cluster.
     pub(crate) fn deregister(
         &self,
         namespace: &str,
@@ -353,15 +369,24 @@ impl Registry {
         cluster: &str,
         ip: &str,
         port: u16,
+        ephemeral: bool,
     ) -> Option<Receipt> {
-        let touched = Touched::Instance { cluster, ip, port };
+        let found = Elsewhere::default();
+        let touched = Touched::Instance {
+            cluster,
+            ip,
+            port,
+            elsewhere: &found,
+        };
         self.change(namespace, grouped, false, touched, |s, _| {
-            s.deregister(cluster, ip, port)
+            found.set(s.deregister_named(self.identity, cluster, ip, port, ephemeral));
         })
         .and_then(|(_, receipt)| receipt)
     }
 
-    /// Replaces weight, enabled, metadata (and health when given) of a known instance.
+    /// Replaces weight, enabled, metadata (and health when given) of a known instance (1.4), or
+    /// lays them over its registration (2.x, where a known service is enough: a modify of an
+    /// instance it does not hold changes nothing and is no error).
     pub(crate) fn modify(
         &self,
         namespace: &str,
@@ -373,17 +398,25 @@ impl Registry {
     ) -> Result<Option<Receipt>, Refusal> {
         // Timeouts of its own count from its last beat, maybe long ago: due at once, maybe.
         let own = metadata_timeout(&m.metadata).is_some();
-        let touched = Touched::Instance { cluster, ip, port };
+        let nowhere = Elsewhere::default();
+        let touched = Touched::Instance {
+            cluster,
+            ip,
+            port,
+            elsewhere: &nowhere,
+        };
         let outcome = self.change(namespace, grouped, false, touched, |s, _| {
-            s.modify(cluster, ip, port, m)
+            s.modify(self.identity, cluster, ip, port, m)
         });
         if own {
             self.schedule(self.now(), 0);
         }
         match outcome {
             None => Err(Refusal::ServiceNotFound),
-            Some((false, _)) => Err(Refusal::InstanceNotFound),
-            Some((true, receipt)) => Ok(receipt),
+            Some((false, _)) if self.identity == Identity::PerCluster => {
+                Err(Refusal::InstanceNotFound)
+            }
+            Some((_, receipt)) => Ok(receipt),
         }
     }
 
@@ -401,15 +434,21 @@ impl Registry {
         let create = body.is_some();
         let own = body.as_ref().and_then(own_timeout);
         let mut registered = false;
-        let touched = Touched::Instance { cluster, ip, port };
+        let left = Elsewhere::default();
+        let touched = Touched::Instance {
+            cluster,
+            ip,
+            port,
+            elsewhere: &left,
+        };
         let outcome = self.change(namespace, grouped, create, touched, |s, now| {
-            match (s.beat(cluster, ip, port, now), body) {
+            match (s.beat(self.identity, cluster, ip, port, now), body) {
                 (Beat::Unknown, Some(reg)) => {
                     let interval = reg
                         .metadata
                         .get(crate::service::BEAT_INTERVAL_KEY)
                         .and_then(|v| v.trim().parse().ok());
-                    s.register(reg, now);
+                    left.set(s.register(reg, now, self.identity));
                     registered = true;
                     Beat::Accepted(interval)
                 }
@@ -482,6 +521,30 @@ impl Registry {
             }
             return service.render(&mut state, query);
         }
+    }
+
+    /// The instances a list shows (enabled ones of the clusters named, comma-separated, or of
+    /// all when empty), health as the protection threshold leaves it; none for an unknown
+    /// service.
+    pub(crate) fn instances(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        clusters: &str,
+    ) -> Vec<Instance> {
+        let Some(service) = self.find(namespace, grouped) else {
+            return Vec::new();
+        };
+        let state = service.lock();
+        if state.removed {
+            return Vec::new();
+        }
+        let query = ListQuery {
+            clusters,
+            healthy_only: false,
+            cache_millis: 0,
+        };
+        service.service_info(&state, query).hosts
     }
 
     /// The live subscribers of `service`, with their cluster filters.
@@ -594,6 +657,42 @@ impl Registry {
             metadata: state.metadata.clone(),
             clusters: state.cluster_names().map(str::to_owned).collect(),
         })
+    }
+
+    /// A summary of every visible service of a namespace, sorted by group and name.
+    pub(crate) fn service_summaries(&self, namespace: &str) -> Vec<ServiceSummary> {
+        let services: Vec<Arc<Service>> = {
+            let map = self
+                .namespaces
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match map.get(namespace) {
+                Some(services) => services.values().cloned().collect(),
+                None => return Vec::new(),
+            }
+        };
+        let mut summaries: Vec<ServiceSummary> = services
+            .iter()
+            .filter_map(|service| {
+                let state = service.lock();
+                if state.removed || !state.visible() {
+                    return None;
+                }
+                let healthy = state.records().filter(|(_, _, _, r)| r.healthy).count();
+                let total = state.len();
+                Some(ServiceSummary {
+                    group: service.group().to_owned(),
+                    name: service.name().to_owned(),
+                    clusters: state.cluster_names().count(),
+                    instances: total,
+                    healthy,
+                    protected: total > 0
+                        && (healthy as f64 / total as f64) <= f64::from(state.protect_threshold),
+                })
+            })
+            .collect();
+        summaries.sort_unstable_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        summaries
     }
 
     /// The names (without group) of the visible services of a group, sorted.
@@ -732,6 +831,8 @@ impl Registry {
                                 metadata: i.metadata,
                             },
                             now,
+                            // Loaded as stored, even instances a 1.4 run kept in two clusters.
+                            Identity::PerCluster,
                         );
                     }
                     // What was just read needs no writing back.
@@ -791,6 +892,40 @@ fn metadata_timeout(metadata: &Metadata) -> Option<u64> {
         .min()
 }
 
+/// What to write of the instance at `ip:port` in `cluster`: it, when there and persistent;
+/// else its removal.
+fn instance_change(
+    service: &Service,
+    state: &crate::service::ServiceState,
+    cluster: &str,
+    ip: &str,
+    port: u16,
+) -> Change {
+    let (namespace, grouped) = (service.namespace.to_string(), service.grouped.to_string());
+    match state.record(cluster, ip, port) {
+        Some(r) if !r.ephemeral && !state.removed => Change::Put {
+            namespace,
+            service: grouped,
+            instance: StoredInstance {
+                cluster: cluster.to_owned(),
+                ip: ip.to_owned(),
+                port,
+                weight: r.weight,
+                healthy: r.healthy,
+                enabled: r.enabled,
+                metadata: service.instance(cluster, ip, port, r).metadata,
+            },
+        },
+        _ => Change::Remove {
+            namespace,
+            service: grouped,
+            cluster: cluster.to_owned(),
+            ip: ip.to_owned(),
+            port,
+        },
+    }
+}
+
 /// Wall-clock milliseconds since the epoch (`lastRefTime`).
 pub(crate) fn wall_ms() -> i64 {
     SystemTime::now()
@@ -816,8 +951,10 @@ mod tests {
             expire_timeout: expire,
             subscriber_ttl: 60_000,
         };
+        // These tests were written for 1.4 identity (an address may sit in two clusters).
         let registry = Registry::new(
             timings,
+            Identity::PerCluster,
             Box::new(move |s: &Arc<Service>| seen.lock().unwrap().push(s.grouped.to_string())),
         );
         (registry, changes)
@@ -874,8 +1011,8 @@ mod tests {
             Some("10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@svc")
         );
         assert_eq!(info.hosts[0].service_name, SVC);
-        r.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80);
-        r.deregister(NS, SVC, "DEFAULT", "10.9.9.9", 80);
+        r.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80, true);
+        r.deregister(NS, SVC, "DEFAULT", "10.9.9.9", 80, true);
         assert_eq!(list(&r, all()).hosts.len(), 1);
         assert!(r.dump().iter().all(|(_, _, i)| i.ip == "10.0.0.2"));
     }
@@ -899,7 +1036,7 @@ mod tests {
         r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None);
         r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, modification(1.0))
             .unwrap();
-        r.deregister(NS, SVC, "DEFAULT", "9.9.9.9", 80);
+        r.deregister(NS, SVC, "DEFAULT", "9.9.9.9", 80, true);
         let same = sum(&r);
         assert_eq!(same.0, one.0);
         assert!(same.1 >= one.1, "lastRefTime never goes back");
@@ -930,13 +1067,13 @@ mod tests {
         unhealthy.healthy = false;
         r.register(NS, SVC, unhealthy);
         step(&r);
-        r.deregister(NS, SVC, "OTHER", "1.1.1.1", 80);
+        r.deregister(NS, SVC, "OTHER", "1.1.1.1", 80, true);
         step(&r);
         // Back to the set of three steps ago: its checksum again.
         assert_eq!(seen[seen.len() - 1].0, seen[seen.len() - 4].0);
 
         // The same content gives the same checksum again.
-        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80);
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
         assert_eq!(sum(&r).0, one.0);
     }
@@ -1079,12 +1216,12 @@ mod tests {
     #[test]
     fn expiry_deadlines_follow_the_beats() {
         let mut s = ServiceState::default();
-        s.register(reg("DEFAULT", "1.1.1.1", 80), 1_000);
+        s.register(reg("DEFAULT", "1.1.1.1", 80), 1_000, Identity::PerCluster);
         assert_eq!(s.expire(1_000, 100, 300, &mut { u64::MAX }), Some(1_100));
         assert_eq!(s.expire(1_150, 100, 300, &mut { u64::MAX }), Some(1_300));
         assert!(s.settle(1_150, 1));
         assert_eq!(
-            s.beat("DEFAULT", "1.1.1.1", 80, 1_200),
+            s.beat(Identity::PerCluster, "DEFAULT", "1.1.1.1", 80, 1_200),
             Beat::Accepted(None)
         );
         assert!(s.settle(1_200, 2), "healing is a change");
@@ -1101,12 +1238,12 @@ mod tests {
         own.metadata.insert(EXPIRE_TIMEOUT_KEY.into(), "80".into());
         own.metadata
             .insert(crate::service::BEAT_INTERVAL_KEY.into(), "20".into());
-        s.register(own, 1_000);
+        s.register(own, 1_000, Identity::PerCluster);
         let mut broken = reg("DEFAULT", "2.2.2.2", 80);
         broken
             .metadata
             .insert(HEALTH_TIMEOUT_KEY.into(), "soon".into());
-        s.register(broken, 1_000);
+        s.register(broken, 1_000, Identity::PerCluster);
         assert_eq!(s.expire(1_000, 100, 300, &mut { u64::MAX }), Some(1_050));
         assert_eq!(s.expire(1_050, 100, 300, &mut { u64::MAX }), Some(1_080));
         assert_eq!(
@@ -1116,7 +1253,7 @@ mod tests {
         );
         assert_eq!(s.len(), 1);
         assert_eq!(
-            s.beat("DEFAULT", "2.2.2.2", 80, 1_090),
+            s.beat(Identity::PerCluster, "DEFAULT", "2.2.2.2", 80, 1_090),
             Beat::Accepted(None)
         );
 
@@ -1213,7 +1350,7 @@ mod tests {
             r.delete_service(NS, "G@@s"),
             Err(Refusal::ServiceNotEmpty)
         ));
-        r.deregister(NS, "G@@s", "C1", "1.1.1.1", 80);
+        r.deregister(NS, "G@@s", "C1", "1.1.1.1", 80, true);
         r.delete_service(NS, "G@@s")
             .unwrap()
             .unwrap()
@@ -1225,7 +1362,7 @@ mod tests {
         ));
         assert_eq!(r.service_names(NS, "G"), ["b"]);
         // An implicit service that has lost its instances is no longer visible.
-        r.deregister(NS, "G@@b", "C1", "1.1.1.1", 80);
+        r.deregister(NS, "G@@b", "C1", "1.1.1.1", 80, true);
         assert!(r.service_names(NS, "G").is_empty());
         assert_eq!(r.service_detail(NS, "G@@b"), Err(Refusal::ServiceNotFound));
     }
@@ -1269,7 +1406,7 @@ mod tests {
         let (journal, _) = Journal::open(dir.path()).unwrap();
         loaded.keep_in(Arc::new(journal));
         loaded
-            .deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80)
+            .deregister(NS, SVC, "DEFAULT", "2.2.2.2", 80, true)
             .unwrap()
             .wait()
             .unwrap();
@@ -1282,7 +1419,7 @@ mod tests {
     fn empty_implicit_services_go_after_a_while() {
         let (r, _) = registry(15_000, 30_000);
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
-        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80);
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
         let due = r.expire().next.unwrap();
         assert!(due >= EMPTY_SERVICE_TTL);
         assert!(r.find(NS, SVC).is_some());
@@ -1295,5 +1432,107 @@ mod tests {
         // A registration racing with the cleanup lands in a fresh service.
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
         assert_eq!(list(&r, all()).hosts.len(), 1);
+    }
+
+    /// A registry under 2.x identity, with the server's default timeouts.
+    fn registry_v2() -> Registry {
+        let timings = Timings {
+            health_timeout: 15_000,
+            expire_timeout: 30_000,
+            subscriber_ttl: 60_000,
+        };
+        Registry::new(
+            timings,
+            Identity::PerAddress,
+            Box::new(|_: &Arc<Service>| {}),
+        )
+    }
+
+    fn places(r: &Registry) -> Vec<(String, String, u16, bool)> {
+        r.dump()
+            .into_iter()
+            .map(|(_, _, i)| (i.cluster_name, i.ip, i.port, i.ephemeral))
+            .collect()
+    }
+
+    #[test]
+    fn v2_keeps_one_instance_per_address_and_kind() {
+        let r = registry_v2();
+        r.register(NS, SVC, reg("A", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("B", "1.1.1.1", 80));
+        assert_eq!(places(&r), [("B".into(), "1.1.1.1".into(), 80, true)]);
+        // A persistent instance at the same address is another instance.
+        let persistent = Registration {
+            ephemeral: false,
+            ..reg("C", "1.1.1.1", 80)
+        };
+        r.register(NS, SVC, persistent);
+        assert_eq!(places(&r).len(), 2);
+
+        // A beat naming no cluster (DEFAULT) or another one finds the ephemeral instance.
+        assert!(matches!(
+            r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0,
+            Beat::Accepted(_)
+        ));
+        assert_eq!(places(&r).len(), 2, "the beat created nothing");
+        assert_eq!(
+            r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 81, None).0,
+            Beat::Unknown
+        );
+
+        // A deregister without the cluster removes the instance of its kind only.
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
+        assert_eq!(places(&r), [("C".into(), "1.1.1.1".into(), 80, false)]);
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
+        assert_eq!(places(&r).len(), 1, "no ephemeral instance left to remove");
+        r.deregister(NS, SVC, "X", "1.1.1.1", 80, false);
+        assert!(places(&r).is_empty());
+    }
+
+    #[test]
+    fn v2_modify_lays_over_the_registration() {
+        let r = registry_v2();
+        let mut first = reg("A", "1.1.1.1", 80);
+        first.metadata = Metadata::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
+        r.register(NS, SVC, first.clone());
+        let metadata = |r: &Registry| r.dump()[0].2.metadata.clone();
+
+        let mut m = modification(3.0);
+        m.metadata = Metadata::from([("b".into(), "20".into()), ("c".into(), "30".into())]);
+        r.modify(NS, SVC, "A", "1.1.1.1", 80, m).unwrap();
+        let expected = Metadata::from([
+            ("a".into(), "1".into()),
+            ("b".into(), "20".into()),
+            ("c".into(), "30".into()),
+        ]);
+        assert_eq!(metadata(&r), expected);
+        assert_eq!(r.dump()[0].2.weight, 3.0);
+
+        // The next modify starts again from the registration.
+        let mut m = modification(1.0);
+        m.metadata = Metadata::from([("d".into(), "4".into())]);
+        r.modify(NS, SVC, "A", "1.1.1.1", 80, m.clone()).unwrap();
+        let expected = Metadata::from([
+            ("a".into(), "1".into()),
+            ("b".into(), "2".into()),
+            ("d".into(), "4".into()),
+        ]);
+        assert_eq!(metadata(&r), expected);
+
+        // Registering again in the same cluster keeps the modify; a move drops it.
+        r.register(NS, SVC, first.clone());
+        assert_eq!(metadata(&r), expected);
+        r.register(NS, SVC, reg("B", "1.1.1.1", 80));
+        assert!(metadata(&r).is_empty());
+
+        // A modify naming another cluster, or an address the service lacks, changes nothing
+        // and is no error; an unknown service is.
+        r.modify(NS, SVC, "A", "1.1.1.1", 80, m.clone()).unwrap();
+        r.modify(NS, SVC, "B", "9.9.9.9", 80, m.clone()).unwrap();
+        assert!(metadata(&r).is_empty());
+        assert!(matches!(
+            r.modify(NS, "DEFAULT_GROUP@@nope", "B", "1.1.1.1", 80, m),
+            Err(Refusal::ServiceNotFound)
+        ));
     }
 }

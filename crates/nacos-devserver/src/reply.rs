@@ -37,6 +37,14 @@ impl ApiError {
         }
     }
 
+    /// 405: a known path called with a method it does not serve.
+    pub(crate) fn method_not_allowed(method: &str) -> ApiError {
+        ApiError {
+            status: 405,
+            message: format!("method {method} not allowed"),
+        }
+    }
+
     /// 500: the server could not do what was asked (a failed disk write).
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -56,6 +64,11 @@ impl ApiError {
 pub(crate) struct Reply {
     pub(crate) body: Bytes,
     pub(crate) json: bool,
+    /// The HTTP status: 200 but for answers shaped as the official server's own refusals
+    /// (the v3 envelope of an error, the 410 and 404 of closed paths).
+    pub(crate) status: u16,
+    /// A token to send back as `Authorization: Bearer <token>` (the v3 login).
+    pub(crate) bearer: Option<String>,
     /// Persistent state to write before answering.
     pub(crate) persist: Option<Receipt>,
 }
@@ -71,8 +84,23 @@ impl Reply {
         Reply {
             body: Bytes::from_static(text.as_bytes()),
             json: false,
+            status: 200,
+            bearer: None,
             persist: None,
         }
+    }
+
+    /// A plain-text answer made at run time.
+    pub(crate) fn plain(text: String) -> Reply {
+        Reply {
+            json: false,
+            ..Reply::json(Bytes::from(text))
+        }
+    }
+
+    /// A JSON answer written in the source.
+    pub(crate) fn text_json(json: &'static str) -> Reply {
+        Reply::json(Bytes::from_static(json.as_bytes()))
     }
 
     /// A JSON answer rendered already.
@@ -80,6 +108,8 @@ impl Reply {
         Reply {
             body,
             json: true,
+            status: 200,
+            bearer: None,
             persist: None,
         }
     }
@@ -88,6 +118,12 @@ impl Reply {
     pub(crate) fn to_json(value: &impl serde::Serialize) -> Reply {
         // Plain data structures always serialize.
         Reply::json(Bytes::from(serde_json::to_vec(value).unwrap_or_default()))
+    }
+
+    /// The same answer with another HTTP status.
+    pub(crate) fn with_status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
     }
 
     /// The same answer, once `persist` (when some) is on disk.

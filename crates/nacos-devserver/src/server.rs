@@ -16,6 +16,7 @@ use crate::http::{self, Shared};
 use crate::push::{self, Retry};
 use crate::registry::{Registry, Timings};
 use crate::store::Journal;
+use crate::version::NacosVersion;
 
 /// How long a stop waits for requests being answered (a disk write) before it gives up.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -126,6 +127,7 @@ pub struct DevServerBuilder {
     subscriptions_per_ip: usize,
     subscriber_ttl: Duration,
     worker_threads: usize,
+    version: NacosVersion,
     max_connections: usize,
     request_timeout: Duration,
 }
@@ -150,6 +152,7 @@ impl Default for DevServerBuilder {
             worker_threads: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(4),
+            version: NacosVersion::default(),
             max_connections: 512,
             request_timeout: Duration::from_secs(30),
         }
@@ -174,6 +177,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("subscriptions_per_ip", &self.subscriptions_per_ip)
             .field("subscriber_ttl", &self.subscriber_ttl)
             .field("worker_threads", &self.worker_threads)
+            .field("version", &self.version)
             .field("max_connections", &self.max_connections)
             .field("request_timeout", &self.request_timeout)
             .finish()
@@ -311,6 +315,15 @@ impl DevServerBuilder {
         self
     }
 
+    /// The official server line to behave as: its instance identity rules, the APIs it
+    /// answers and how (see [`NacosVersion`]).
+    ///
+    /// Defaults to [`NacosVersion::V2`].
+    pub fn nacos_version(mut self, version: NacosVersion) -> Self {
+        self.version = version;
+        self
+    }
+
     /// How many connections are served at once. At the cap, a new connection is still taken:
     /// the connection that has waited longest for a request (idle, or sending its request
     /// slowly) is closed to make room, so a flood of slow or idle connections cannot lock other
@@ -374,7 +387,8 @@ impl DevServerBuilder {
             Box::new(|_: &Arc<crate::service::Service>| {})
         };
         let registry = Arc::new(
-            Registry::new(timings, on_change).subscriptions_per_ip(self.subscriptions_per_ip),
+            Registry::new(timings, self.version.identity(), on_change)
+                .subscriptions_per_ip(self.subscriptions_per_ip),
         );
         let loaded = records.len();
         registry.load(records);
@@ -409,11 +423,16 @@ impl DevServerBuilder {
             let shared = Arc::new(Shared {
                 cx: Context {
                     registry,
-                    auth: self
-                        .auth
-                        .map(|(user, password)| Auth::new(user, password, self.token_ttl)),
+                    client_auth: self.auth.is_some(),
+                    auth: match self.auth {
+                        Some((user, password)) => Some(Auth::new(user, password, self.token_ttl)),
+                        // 3.x guards its admin API with tokens even without auth mode.
+                        None if self.version.has_v3() => Some(Auth::any_user(self.token_ttl)),
+                        None => None,
+                    },
                     beat_interval: millis(self.beat_interval),
                     push: self.push,
+                    version: self.version,
                     push_to_client_ip: self.push_to_client_ip,
                 },
                 connections: Arc::new(crate::connections::Connections::new(self.max_connections)),

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
 
 use crate::subscribers::Subscribers;
+use crate::version::Identity;
 
 /// Instance or service metadata.
 pub(crate) type Metadata = BTreeMap<String, String>;
@@ -23,6 +24,10 @@ type Address = (Box<str>, u16);
 
 /// How many differently filtered list answers a service keeps rendered.
 const MAX_RENDERS: usize = 8;
+/// How many bytes of rendered answers a service keeps: the cache is bounded by what it holds,
+/// not by a count of answers (ten answers of a 200,000-instance service are over 1 GB). An
+/// answer larger than this is rendered for each call and not kept.
+const MAX_RENDER_BYTES: usize = 32 << 20;
 /// Cluster filters longer than this are answered but not cached (they are not the common case).
 const MAX_CACHED_FILTER: usize = 256;
 
@@ -74,6 +79,11 @@ impl Rendered {
         }
     }
 
+    /// Its size in bytes.
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
     /// The answer with `stamp` as its `lastRefTime`.
     fn with_stamp(&self, stamp: i64) -> Bytes {
         if self.tail.is_empty() {
@@ -102,9 +112,56 @@ pub(crate) struct Record {
     pub(crate) healthy: bool,
     pub(crate) enabled: bool,
     pub(crate) ephemeral: bool,
+    /// What a 2.x modify laid over the registration, while it holds.
+    pub(crate) overlay: Option<Box<Overlay>>,
+}
+
+/// Weight, enabled and metadata: what a registration and a modify both set.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    weight: f64,
+    enabled: bool,
+    metadata: CompactMetadata,
+}
+
+/// A 2.x modify is kept apart from the registration it modifies (official servers store it
+/// as instance metadata of its own): the next modify starts again from the registration, and
+/// a re-registration in the same cluster keeps the modify.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Overlay {
+    registered: Settings,
+    modified: Settings,
+}
+
+impl Overlay {
+    /// The registration with the modify laid over it: the modify's weight and enabled, the
+    /// registration's metadata with the modify's keys put over it.
+    fn effective(&self) -> Settings {
+        let mut metadata = expand(&self.registered.metadata);
+        metadata.extend(expand(&self.modified.metadata));
+        Settings {
+            weight: self.modified.weight,
+            enabled: self.modified.enabled,
+            metadata: compact(metadata),
+        }
+    }
 }
 
 impl Record {
+    fn settings(&self) -> Settings {
+        Settings {
+            weight: self.weight,
+            enabled: self.enabled,
+            metadata: self.metadata.clone(),
+        }
+    }
+
+    fn apply(&mut self, settings: Settings) {
+        self.weight = settings.weight;
+        self.enabled = settings.enabled;
+        self.metadata = settings.metadata;
+    }
+
     /// Whether `other` says the same thing (the beat time aside).
     fn same_content(&self, other: &Record) -> bool {
         self.weight == other.weight
@@ -211,9 +268,13 @@ impl Service {
         // Serializing plain strings, numbers and maps cannot fail.
         let rendered = Rendered::new(serde_json::to_vec(&info).unwrap_or_default());
         let answer = rendered.with_stamp(stamp);
-        if query.clusters.len() <= MAX_CACHED_FILTER {
-            if state.renders.len() >= MAX_RENDERS {
-                state.renders.remove(0);
+        let size = rendered.len();
+        if query.clusters.len() <= MAX_CACHED_FILTER && size <= MAX_RENDER_BYTES {
+            let mut kept: usize = state.renders.iter().map(|(_, r)| r.len()).sum();
+            while !state.renders.is_empty()
+                && (state.renders.len() >= MAX_RENDERS || kept + size > MAX_RENDER_BYTES)
+            {
+                kept -= state.renders.remove(0).1.len();
             }
             let key = (
                 query.clusters.to_owned(),
@@ -365,7 +426,6 @@ impl ServiceState {
     }
 
     /// Every instance with its cluster, in order.
-    #[cfg(test)]
     pub(crate) fn records(&self) -> impl Iterator<Item = (&str, &str, u16, &Record)> {
         self.clusters.iter().flat_map(|(c, cluster)| {
             cluster
@@ -379,16 +439,78 @@ impl ServiceState {
         self.clusters.get(cluster)?.get(&(Box::from(ip), port))
     }
 
-    /// Adds or replaces an instance.
-    pub(crate) fn register(&mut self, reg: Registration, now: u64) {
-        let record = Record {
+    /// Where the instance a call names lives, under `identity`: with `PerCluster` in `cluster`
+    /// only; with `PerAddress` in any cluster (`cluster` first), of the kind `ephemeral` names
+    /// (any kind when `None`).
+    fn locate(
+        &self,
+        identity: Identity,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        ephemeral: Option<bool>,
+    ) -> Option<Box<str>> {
+        let key = (Box::from(ip), port);
+        let fits = |r: &Record| ephemeral.is_none_or(|e| r.ephemeral == e);
+        if let Some((name, instances)) = self.clusters.get_key_value(cluster) {
+            if identity == Identity::PerCluster || instances.get(&key).is_some_and(fits) {
+                return instances.contains_key(&key).then(|| name.clone());
+            }
+        }
+        if identity == Identity::PerCluster {
+            return None;
+        }
+        self.clusters
+            .iter()
+            .find(|(_, instances)| instances.get(&key).is_some_and(fits))
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Adds or replaces an instance. Under `PerAddress` the instance of the same kind at the
+    /// same address leaves any other cluster (a move), and a modify laid over it stays when it
+    /// registers again in its cluster.
+    ///
+    /// Returns the cluster the instance left, when it moved.
+    pub(crate) fn register(
+        &mut self,
+        reg: Registration,
+        now: u64,
+        identity: Identity,
+    ) -> Option<Box<str>> {
+        let mut overlay = None;
+        let mut left = None;
+        if identity == Identity::PerAddress {
+            if let Some(at) = self.locate(
+                identity,
+                &reg.cluster,
+                &reg.ip,
+                reg.port,
+                Some(reg.ephemeral),
+            ) {
+                if *at == *reg.cluster {
+                    overlay = self
+                        .record(&at, &reg.ip, reg.port)
+                        .and_then(|r| r.overlay.clone());
+                } else {
+                    self.deregister(&at, &reg.ip, reg.port);
+                    left = Some(at);
+                }
+            }
+        }
+        let mut record = Record {
             weight: reg.weight,
             metadata: compact(reg.metadata),
             last_beat: now,
             healthy: reg.healthy,
             enabled: reg.enabled,
             ephemeral: reg.ephemeral,
+            overlay: None,
         };
+        if let Some(mut overlay) = overlay {
+            overlay.registered = record.settings();
+            record.apply(overlay.effective());
+            record.overlay = Some(overlay);
+        }
         let new_hash = record_hash(&reg.cluster, &reg.ip, reg.port, &record);
         let persistent = !record.ephemeral;
         // Looked up first: the common call re-registers into an existing cluster, and the
@@ -418,6 +540,30 @@ impl ServiceState {
                 self.persist_changed |= persistent;
             }
         }
+        left
+    }
+
+    /// Removes the instance a deregister names (under `identity`, see `locate`); the cluster
+    /// it was found in, when another than `cluster`.
+    pub(crate) fn deregister_named(
+        &mut self,
+        identity: Identity,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        ephemeral: bool,
+    ) -> Option<Box<str>> {
+        match self.locate(identity, cluster, ip, port, Some(ephemeral)) {
+            Some(at) if identity == Identity::PerAddress => {
+                self.deregister(&at, ip, port);
+                (*at != *cluster).then_some(at)
+            }
+            // 1.4 removes the instance of the cluster whatever its kind.
+            _ => {
+                self.deregister(cluster, ip, port);
+                None
+            }
+        }
     }
 
     /// Removes an instance; whether it was there.
@@ -440,8 +586,17 @@ impl ServiceState {
         true
     }
 
-    /// Replaces what a modify call names; whether the instance exists.
-    pub(crate) fn modify(&mut self, cluster: &str, ip: &str, port: u16, m: Modification) -> bool {
+    /// Applies a modify call to the instance at `ip:port` in `cluster`; whether it exists.
+    /// `PerCluster` (1.4) replaces weight, enabled and metadata; `PerAddress` (2.x) lays them
+    /// over the registration's (see [`Overlay`]).
+    pub(crate) fn modify(
+        &mut self,
+        identity: Identity,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        m: Modification,
+    ) -> bool {
         let Some(r) = self
             .clusters
             .get_mut(cluster)
@@ -451,9 +606,26 @@ impl ServiceState {
         };
         let old_hash = record_hash(cluster, ip, port, r);
         let before = r.clone();
-        r.weight = m.weight;
-        r.enabled = m.enabled;
-        r.metadata = compact(m.metadata);
+        let modified = Settings {
+            weight: m.weight,
+            enabled: m.enabled,
+            metadata: compact(m.metadata),
+        };
+        match identity {
+            Identity::PerCluster => r.apply(modified),
+            Identity::PerAddress => {
+                let registered = match r.overlay.take() {
+                    Some(overlay) => overlay.registered,
+                    None => r.settings(),
+                };
+                let overlay = Overlay {
+                    registered,
+                    modified,
+                };
+                r.apply(overlay.effective());
+                r.overlay = Some(Box::new(overlay));
+            }
+        }
         if let Some(healthy) = m.healthy {
             r.healthy = healthy;
         }
@@ -466,8 +638,24 @@ impl ServiceState {
         true
     }
 
-    /// Refreshes an ephemeral instance's beat time and heals it at once.
-    pub(crate) fn beat(&mut self, cluster: &str, ip: &str, port: u16, now: u64) -> Beat {
+    /// Refreshes an ephemeral instance's beat time and heals it at once. Under `PerAddress`
+    /// the beat finds the ephemeral instance at `ip:port` in whatever cluster it names.
+    pub(crate) fn beat(
+        &mut self,
+        identity: Identity,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        now: u64,
+    ) -> Beat {
+        let found = match identity {
+            Identity::PerCluster => None,
+            Identity::PerAddress => match self.locate(identity, cluster, ip, port, Some(true)) {
+                Some(at) => Some(at),
+                None => return Beat::Unknown,
+            },
+        };
+        let cluster = found.as_deref().unwrap_or(cluster);
         let Some(r) = self
             .clusters
             .get_mut(cluster)

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::Api;
-use nacos_devserver::DevServer;
+use nacos_devserver::{DevServer, NacosVersion};
 
 const INSTANCE: &str = "/nacos/v1/ns/instance";
 const LIST: &str = "/nacos/v1/ns/instance/list";
@@ -51,7 +51,8 @@ fn instance_round_trip() {
     assert_eq!(instance["metadata"]["version"], "1.0.0");
     assert_eq!(instance["metadata"]["n"], "3");
 
-    // Modify replaces weight, enabled and the whole metadata map (official 2.x).
+    // Modify replaces weight and enabled and lays its metadata over the registration's
+    // (official 2.x, the default line).
     api.ok(
         "PUT",
         INSTANCE,
@@ -70,7 +71,7 @@ fn instance_round_trip() {
     assert_eq!(instance["enabled"], false);
     assert_eq!(
         instance["metadata"],
-        serde_json::json!({"status": "updated"})
+        serde_json::json!({"version": "1.0.0", "n": "3", "status": "updated"})
     );
     let listed = api.list("user-service", &[("groupName", "microservices")]);
     assert!(listed.hosts.is_empty(), "a disabled instance is not listed");
@@ -392,7 +393,7 @@ fn unknown_resources_are_404() {
         (status, body.as_str()),
         (404, "caused: no matched ip found!;")
     );
-    // The cluster is part of an instance's identity.
+    // A get matches the cluster too, on every line.
     let (status, _) = api.call(
         "GET",
         INSTANCE,
@@ -411,12 +412,20 @@ fn unknown_resources_are_404() {
     );
     assert_eq!(status, 404);
     assert!(body.contains("DEFAULT_GROUP@@none"), "{body}");
-    let (status, _) = api.call(
+    // 2.x: a modify needs the service only (it changes nothing of an address the service
+    // lacks); 1.4 needs the instance.
+    let modify = [("serviceName", "svc"), ("ip", "10.0.0.9"), ("port", "80")];
+    assert_eq!(api.call("PUT", INSTANCE, &modify), (200, "ok".to_owned()));
+    let (status, body) = api.call(
         "PUT",
         INSTANCE,
-        &[("serviceName", "svc"), ("ip", "10.0.0.9"), ("port", "80")],
+        &[("serviceName", "none"), ("ip", "10.0.0.9"), ("port", "80")],
     );
-    assert_eq!(status, 404);
+    assert_eq!(status, 400);
+    assert!(body.contains("service not found"), "{body}");
+    let v1_4 = Api::with(DevServer::builder().nacos_version(NacosVersion::V1_4));
+    v1_4.register("svc", "10.0.0.1", 80, &[]);
+    assert_eq!(v1_4.call("PUT", INSTANCE, &modify).0, 404);
     for method in ["GET", "PUT", "DELETE"] {
         assert_eq!(api.call(method, SERVICE, &[("serviceName", "none")]).0, 404);
     }

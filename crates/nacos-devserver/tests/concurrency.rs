@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use common::{agent, request, Api};
-use nacos_devserver::DevServer;
+use nacos_devserver::{DevServer, NacosVersion};
 
 const CLIENTS: usize = 32;
 const CALLS: usize = 1000;
@@ -173,8 +173,11 @@ fn fetch(api: &Api, (service, ip, cluster): &(String, String, String)) -> Option
 /// Concurrent clients on distinct and shared instances: exact final state, no failed call.
 #[test]
 fn concurrent_clients_leave_exactly_the_expected_state() {
+    // 1.4 rules: the model expects a registration to replace what an earlier modify set (on
+    // 2.x a modify outlives a re-registration).
     let api = Api::with(
         DevServer::builder()
+            .nacos_version(NacosVersion::V1_4)
             .health_timeout(Duration::from_secs(300))
             .expire_timeout(Duration::from_secs(600)),
     );

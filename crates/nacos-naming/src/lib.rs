@@ -148,8 +148,13 @@ mod client;
 mod client_builder;
 mod deadline;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod instance;
 mod live;
+#[cfg(test)]
+mod properties;
 mod random;
 mod service_event;
 mod service_info;

@@ -528,7 +528,12 @@ mod cases {
             .send()
             .unwrap();
         let after_metadata = get();
-        assert_eq!(after_metadata.metadata, metadata(&[("status", "updated")]));
+        let modified = if profile.modify_merges_metadata() {
+            metadata(&[("version", "1.0.0"), ("status", "updated")])
+        } else {
+            metadata(&[("status", "updated")])
+        };
+        assert_eq!(after_metadata.metadata, modified);
         assert_eq!(after_metadata.weight, 2.0, "weight kept");
         assert!(after_metadata.enabled, "enabled kept");
 
@@ -540,11 +545,7 @@ mod cases {
         let after_disable = get();
         assert!(!after_disable.enabled);
         assert_eq!(after_disable.weight, 2.0, "weight kept");
-        assert_eq!(
-            after_disable.metadata,
-            metadata(&[("status", "updated")]),
-            "metadata kept"
-        );
+        assert_eq!(after_disable.metadata, modified, "metadata kept");
         assert!(
             client
                 .list_naming_instance(&service)
@@ -611,7 +612,12 @@ mod cases {
             .send()
             .unwrap();
         assert_eq!(got.weight, 2.0);
-        assert_eq!(got.metadata, metadata(&[("status", "updated")]));
+        let modified = if profile.modify_merges_metadata() {
+            metadata(&[("version", "1.0.0"), ("status", "updated")])
+        } else {
+            metadata(&[("status", "updated")])
+        };
+        assert_eq!(got.metadata, modified);
         assert!(!got.enabled);
         assert_eq!(got.cluster_name, "production");
         assert!(host.is_none(), "disabled, so not listed: {host:?}");
@@ -644,12 +650,18 @@ mod cases {
         assert_eq!(got.metadata["where"], "production");
         assert_eq!(got.cluster_name, "production");
 
-        if profile.cluster_is_identity() && profile.get_honours_cluster() {
-            // The same ip:port in another cluster is another instance.
+        if profile.moves_between_clusters() && profile.get_honours_cluster() {
+            // The same ip:port registered in another cluster is the same instance, moved.
             register_in("staging");
             let staging = get_in("staging");
             assert_eq!(staging.metadata["where"], "staging");
             assert_eq!(staging.cluster_name, "staging");
+            let production = client
+                .get_naming_instance(&service, IP, 8080)
+                .cluster_name("production")
+                .group_name("microservices")
+                .send();
+            assert_server_refusal(profile, production.map(drop), profile.not_found_status());
         }
 
         // Without the group, the default group is asked, where the instance is not.

@@ -189,7 +189,12 @@ fn the_instance_lifecycle_in_tables() {
     );
     let (_, rows) = table(got.ok());
     assert_eq!(rows[0][3], "2");
-    assert_eq!(rows[0][7], r#"{"status":"updated"}"#);
+    // The devserver's default line is 2.x: the modify's metadata is laid over the
+    // registration's.
+    assert_eq!(
+        rows[0][7],
+        r#"{"status":"updated","version":"1.0.0","zone":"us-west-1a"}"#
+    );
     assert_eq!(rows[0][5], "true", "enabled is kept when not named");
 
     // Disabled instances leave the list; the other flags are kept.

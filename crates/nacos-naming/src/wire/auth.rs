@@ -379,6 +379,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever lifetime a login answer states, as an integer or a float, the token's is
+        /// within a second and a day, and every deadline computed from it exists.
+        #[test]
+        fn any_stated_lifetime_gives_a_bounded_token(
+            int in proptest::prelude::any::<i64>(),
+            float in proptest::prelude::any::<f64>(),
+            later in 0u64..200_000,
+        ) {
+            let now = Instant::now();
+            let float = if float.is_finite() { float.to_string() } else { "1e999".into() };
+            for ttl in [int.to_string(), float] {
+                let body = format!(r#"{{"accessToken":"t","tokenTtl":{ttl}}}"#);
+                let Ok(token) = parse_login_answer(&body, now) else {
+                    continue;
+                };
+                proptest::prop_assert!(token.ttl >= Duration::from_secs(1));
+                proptest::prop_assert!(token.ttl <= MAX_TOKEN_TTL);
+                let _ = freshness(Some(&token), now + Duration::from_secs(later));
+            }
+        }
+    }
+
     #[test]
     fn never_shows_secrets() {
         let login = Login::new("user".into(), "hunter2".into());

@@ -111,9 +111,16 @@ impl Profile {
         self.kind == Kind::DevServer
     }
 
-    /// Whether the cluster is part of an instance's identity, so one ip:port can be registered
-    /// in two clusters. Not on rnacos.
-    pub fn cluster_is_identity(&self) -> bool {
+    /// Whether registering an ip:port in another cluster moves the instance there (official
+    /// 2.x and 3.x, and the devserver's default line). rnacos keeps one instance per ip:port
+    /// too, but its get ignores the cluster, so this cannot be seen there.
+    pub fn moves_between_clusters(&self) -> bool {
+        self.kind == Kind::DevServer
+    }
+
+    /// Whether a modify lays its metadata over the registration's (official 2.x and 3.x, the
+    /// devserver's default line). rnacos replaces the metadata with what is sent.
+    pub fn modify_merges_metadata(&self) -> bool {
         self.kind == Kind::DevServer
     }
 

@@ -1,0 +1,143 @@
+//! The v3 admin API this server serves: instance detail and update
+//! (`/nacos/v3/admin/ns/instance`), the service list (`/nacos/v3/admin/ns/service/list`) and
+//! the server state (`/nacos/v3/admin/core/state`). All but the state need a token.
+
+use serde::Serialize;
+
+use crate::handlers::{self, Context};
+use crate::params::Params;
+use crate::registry::Refusal as Missing;
+use crate::reply::Reply;
+use crate::service::Modification;
+
+use super::client::weight;
+use super::envelope::{self, Code};
+use super::form::{self, Refusal};
+
+/// `GET /nacos/v3/admin/ns/instance`: one instance; 404 with code 20004 when the service holds
+/// no such instance in that cluster.
+pub(crate) fn instance(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
+    let at = form::instance(cx.version, p)?;
+    match cx
+        .registry
+        .instance(&at.namespace, &at.service, &at.cluster, &at.ip, at.port)
+    {
+        Ok(instance) => Ok(envelope::success(instance)),
+        Err(Missing::InstanceNotFound) => Err(not_found("no matched ip found!".into())),
+        Err(_) => Err(not_found(format!(
+            "no ips found for cluster {} in service {}",
+            at.cluster, at.service
+        ))),
+    }
+}
+
+fn not_found(detail: String) -> Refusal {
+    form::refuse(envelope::failure(404, Code::ResourceNotFound, Some(detail)))
+}
+
+/// `PUT /nacos/v3/admin/ns/instance`: the 2.x modify (weight and enabled set, metadata laid
+/// over the registration's); 400 with code 21004 when the service does not exist.
+pub(crate) fn update(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
+    let version = cx.version;
+    let at = form::instance(version, p)?;
+    let m = Modification {
+        weight: weight(version, p)?,
+        enabled: p
+            .bool("enabled", true)
+            .map_err(|e| form::invalid(version, e))?,
+        metadata: p.metadata("metadata").map_err(|e| {
+            form::refuse(envelope::failure(
+                400,
+                Code::InstanceMetadataError,
+                Some(e.message),
+            ))
+        })?,
+        healthy: None,
+    };
+    match cx
+        .registry
+        .modify(&at.namespace, &at.service, &at.cluster, &at.ip, at.port, m)
+    {
+        Ok(persist) => Ok(envelope::success("ok").persisting(persist)),
+        Err(_) => Err(form::refuse(envelope::failure(
+            400,
+            Code::InstanceError,
+            Some(format!(
+                "service not found, namespace: {}, service: {}",
+                at.namespace, at.service
+            )),
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T: Serialize> {
+    total_count: usize,
+    page_number: u64,
+    pages_available: u64,
+    page_items: Vec<T>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceView {
+    name: String,
+    group_name: String,
+    cluster_count: usize,
+    ip_count: usize,
+    healthy_instance_count: usize,
+    trigger_flag: &'static str,
+}
+
+/// `GET /nacos/v3/admin/ns/service/list`: a page of services of a namespace, filtered by
+/// `groupNameParam` and `serviceNameParam` (parts of the names), `ignoreEmptyService` leaving
+/// out those without instances.
+pub(crate) fn services(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
+    let version = cx.version;
+    let namespace = p.namespace().map_err(|e| form::invalid(version, e))?;
+    let group_part = p.get("groupNameParam").unwrap_or("").trim();
+    let name_part = p.get("serviceNameParam").unwrap_or("").trim();
+    let ignore_empty = p
+        .bool("ignoreEmptyService", false)
+        .map_err(|e| form::invalid(version, e))?;
+    let page_no = p
+        .number("pageNo", 1, 1, u64::from(u32::MAX))
+        .map_err(|e| form::invalid(version, e))?;
+    let page_size = p
+        .number("pageSize", 100, 1, 500)
+        .map_err(|e| form::invalid(version, e))?;
+    let matching: Vec<_> = cx
+        .registry
+        .service_summaries(&namespace)
+        .into_iter()
+        .filter(|s| s.group.contains(group_part) && s.name.contains(name_part))
+        .filter(|s| !ignore_empty || s.instances > 0)
+        .collect();
+    let total = matching.len();
+    let skip = usize::try_from((page_no - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let page_items = matching
+        .into_iter()
+        .skip(skip)
+        .take(usize::try_from(page_size).unwrap_or(usize::MAX))
+        .map(|s| ServiceView {
+            name: s.name,
+            group_name: s.group,
+            cluster_count: s.clusters,
+            ip_count: s.instances,
+            healthy_instance_count: s.healthy,
+            trigger_flag: if s.protected { "true" } else { "false" },
+        })
+        .collect();
+    Ok(envelope::success(Page {
+        total_count: total,
+        page_number: page_no,
+        pages_available: (total as u64).div_ceil(page_size),
+        page_items,
+    }))
+}
+
+/// `GET /nacos/v3/admin/core/state`: the server's state, `data.version` among it.
+pub(crate) fn state(cx: &Context) -> Reply {
+    envelope::success(handlers::server_state(cx))
+}

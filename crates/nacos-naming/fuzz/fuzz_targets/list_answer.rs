@@ -1,0 +1,4 @@
+//! Fuzzes `nacos_naming::fuzzing::list_answer`: any bytes, no panic.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nacos_naming::fuzzing::list_answer(data));
