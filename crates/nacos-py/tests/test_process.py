@@ -91,6 +91,8 @@ def test_exit_with_a_live_subscription_and_heartbeats(server):
 
 FORK_SCRIPT = """
 import os, threading, nacos
+# rnacos does not push: poll every 200 ms so that a change is heard in time.
+nacos.DEFAULTS["SUBSCRIBE_POLL_INTERVAL"] = 0.2
 client = nacos.NacosClient(server_addresses=%(address)r)
 svc = %(svc)r
 heard = []
