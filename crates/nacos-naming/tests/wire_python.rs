@@ -399,6 +399,25 @@ const FIXES: &[Fix] = &[
         },
     },
     Fix {
+        name: "token in a header",
+        reason: "nacos-sdk-python puts the access token in the query, where server access logs \
+                 keep it; this client sends it as `Authorization: Bearer`, which every server \
+                 line reads (checked in login_once_then_the_token_on_every_call)",
+        always_seen: true,
+        apply: |step| {
+            assert!(
+                step.rust.iter().all(|r| !r.query.contains_key("accessToken")),
+                "{}: a token in the URL",
+                step.name
+            );
+            let mut seen = false;
+            for request in step.python.iter_mut() {
+                seen |= request.query.remove("accessToken").is_some();
+            }
+            seen
+        },
+    },
+    Fix {
         name: "v3 login first",
         reason: "Nacos 3.x logs in at /nacos/v3/auth/user/login; like the official Java client, \
                  this client tries it first and falls back to the V1 login on a 404, so one \
