@@ -406,7 +406,9 @@ const FIXES: &[Fix] = &[
         always_seen: true,
         apply: |step| {
             assert!(
-                step.rust.iter().all(|r| !r.query.contains_key("accessToken")),
+                step.rust
+                    .iter()
+                    .all(|r| !r.query.contains_key("accessToken")),
                 "{}: a token in the URL",
                 step.name
             );
