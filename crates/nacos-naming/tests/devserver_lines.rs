@@ -2,13 +2,17 @@
 //! (1.4, 2, 3.1, 3.2), with no setting: the client finds each line's API by itself; and a
 //! rolling upgrade of three devservers from 2.x to 3.2.
 
+#[path = "common/ips_seen.rs"]
+mod ips_seen;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use ips_seen::IpsSeen;
 use nacos_devserver::{DevServer, NacosVersion};
-use nacos_naming::{NamingClient, ServiceEvent};
+use nacos_naming::NamingClient;
 use nacos_test_support::expect_within;
 
 /// Register, list, get, modify, beat and deregister work on every line; `list_services` works
@@ -182,26 +186,8 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         .unwrap();
     replicate(&nodes, service, "10.0.0.2", true);
 
-    let events: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
-    {
-        let events = events.clone();
-        c.subscribe(service, move |e: &ServiceEvent| {
-            let mut ips: Vec<String> = e.service.hosts.iter().map(|h| h.ip.clone()).collect();
-            ips.sort();
-            events.lock().unwrap().push(ips);
-        })
-        .send()
-        .unwrap();
-    }
-    let seen = |want: &[&str]| {
-        let events = events.clone();
-        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-        expect_within(
-            &format!("an event listing {want:?}"),
-            Duration::from_secs(10),
-            move || events.lock().unwrap().last() == Some(&want),
-        );
-    };
+    let events = IpsSeen::subscribe(&c, service);
+    let seen = |want: &[&str]| events.wait_for(want);
     seen(&["10.0.0.1", "10.0.0.2"]);
 
     // The stream of calls, from another thread, for the whole upgrade.
@@ -269,7 +255,7 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         Vec::<String>::new(),
         "no call fails"
     );
-    let got = events.lock().unwrap().clone();
+    let got = events.all();
     let want: Vec<Vec<&str>> = vec![
         vec!["10.0.0.1", "10.0.0.2"],
         vec!["10.0.0.1", "10.0.0.2", "10.0.0.3"],
