@@ -3,11 +3,14 @@
 //!
 //! The cases are written once (module `cases`) and run against each server through a
 //! [`Profile`](profile::Profile): the devserver (in-process, held to the official
-//! server's behaviour) and rnacos 0.8.8 (a child process; its documented differences are
-//! tolerated case by case, each through a named method of the profile). A test whose server is
-//! absent says so and passes, except under `CI=true`.
+//! server's behaviour) as each official server line (2.x, its default, then 1.4, 3.0–3.1 and
+//! 3.2+, with a client given no setting, so on 3.x without admin credentials), and rnacos
+//! 0.8.8 (a child process). What a line or rnacos does differently from the 2.x the cases were
+//! written for is tolerated case by case, each through a named method of the profile. A test
+//! whose server is absent says so and passes, except under `CI=true`.
 //!
-//! Run one server's cases with `cargo test -p nacos-naming --test conformance rnacos::`.
+//! Run one server's cases with `cargo test -p nacos-naming --test conformance rnacos::` or
+//! `… devserver::nacos_3_2::`.
 
 mod common;
 #[path = "common/profile.rs"]
@@ -314,11 +317,12 @@ mod cases {
             let ports: Vec<u16> = listed.hosts.iter().map(|h| h.port).collect();
             assert_eq!(ports, [1001], "healthy_only={healthy_only}");
         }
-        let got = client
-            .get_naming_instance(&service, IP, 1002)
-            .send()
-            .unwrap();
-        assert!(!got.enabled, "{got:?}");
+        let got = client.get_naming_instance(&service, IP, 1002).send();
+        if profile.gets_disabled_instances() {
+            assert!(!got.unwrap().enabled);
+        } else {
+            assert_invisible_when_disabled(got.map(drop));
+        }
     }
 
     pub fn persistent_instances(profile: &Profile) {
@@ -330,8 +334,14 @@ mod cases {
             .ephemeral(false)
             .send()
             .unwrap();
-        let listed = client.list_naming_instance(&service).send().unwrap();
-        let host = find(&listed.hosts, IP, 8080).expect("listed");
+        // rnacos applies a persistent write through its Raft log: the write is acknowledged
+        // before every read sees it, so the reads below wait (briefly) for it.
+        let mut listed = Vec::new();
+        wait_until(Duration::from_secs(5), || {
+            listed = client.list_naming_instance(&service).send().unwrap().hosts;
+            !listed.is_empty()
+        });
+        let host = find(&listed, IP, 8080).expect("listed");
         assert!(!host.ephemeral, "{host:?}");
 
         client
@@ -340,12 +350,12 @@ mod cases {
             .send()
             .unwrap();
         assert!(
-            client
+            wait_until(Duration::from_secs(5), || client
                 .list_naming_instance(&service)
                 .send()
                 .unwrap()
                 .hosts
-                .is_empty(),
+                .is_empty()),
             "removed as persistent"
         );
     }
@@ -542,10 +552,15 @@ mod cases {
             .enabled(false)
             .send()
             .unwrap();
-        let after_disable = get();
-        assert!(!after_disable.enabled);
-        assert_eq!(after_disable.weight, 2.0, "weight kept");
-        assert_eq!(after_disable.metadata, modified, "metadata kept");
+        if profile.gets_disabled_instances() {
+            let after_disable = get();
+            assert!(!after_disable.enabled);
+            assert_eq!(after_disable.weight, 2.0, "weight kept");
+            assert_eq!(after_disable.metadata, modified, "metadata kept");
+        } else {
+            let read = client.get_naming_instance(&service, IP, 8080).send();
+            assert_invisible_when_disabled(read.map(drop));
+        }
         assert!(
             client
                 .list_naming_instance(&service)
@@ -556,12 +571,23 @@ mod cases {
             "a disabled instance is left out"
         );
 
-        client
+        let enable = client
             .modify_naming_instance(&service, IP, 8080)
             .enabled(true)
-            .weight(1.0)
-            .send()
-            .unwrap();
+            .weight(1.0);
+        if profile.gets_disabled_instances() {
+            enable.send().unwrap();
+        } else {
+            // Without a read of the disabled instance, only a modify naming every field works.
+            assert_invisible_when_disabled(enable.send());
+            client
+                .modify_naming_instance(&service, IP, 8080)
+                .enabled(true)
+                .weight(1.0)
+                .metadata(modified.clone())
+                .send()
+                .unwrap();
+        }
         let after_enable = get();
         assert!(after_enable.enabled);
         if profile.applies_weight_one_on_modify() {
@@ -609,8 +635,13 @@ mod cases {
             .get_naming_instance(&service, IP, 8080)
             .cluster_name("production")
             .group_name("microservices")
-            .send()
-            .unwrap();
+            .send();
+        if !profile.gets_disabled_instances() {
+            assert_invisible_when_disabled(got.map(drop));
+            assert!(host.is_none(), "disabled, so not listed: {host:?}");
+            return;
+        }
+        let got = got.unwrap();
         assert_eq!(got.weight, 2.0);
         let modified = if profile.modify_merges_metadata() {
             metadata(&[("version", "1.0.0"), ("status", "updated")])
@@ -662,6 +693,11 @@ mod cases {
                 .group_name("microservices")
                 .send();
             assert_server_refusal(profile, production.map(drop), profile.not_found_status());
+        } else if profile.get_honours_cluster() {
+            // 1.4: one instance per cluster, so the first stays where it was.
+            register_in("staging");
+            assert_eq!(get_in("staging").metadata["where"], "staging");
+            assert_eq!(get_in("production").metadata["where"], "production");
         }
 
         // Without the group, the default group is asked, where the instance is not.
@@ -706,11 +742,13 @@ mod cases {
              beat's clusterName query parameter, not from the beat body)"
         );
 
+        // The default group's service is another one, where no instance is yet.
         let minimal = client.send_heartbeat(&service, IP, 8080).send().unwrap();
-        assert_eq!(
-            minimal.code, BEAT_OK,
-            "the default group's beat for its own instance"
-        );
+        if profile.beat_recreates_unknown_instance() {
+            assert_eq!(minimal.code, BEAT_OK, "the beat registers it");
+        } else {
+            assert!(minimal.instance_not_found(), "{minimal:?}");
+        }
     }
 
     pub fn heartbeat_for_an_unknown_instance(profile: &Profile) {
@@ -723,23 +761,18 @@ mod cases {
             .metadata([("from", "beat")])
             .send()
             .unwrap();
-        assert_eq!(beat.code, BEAT_OK, "{beat:?}");
         let hosts = server.hosts(&service, "DEFAULT_GROUP", None);
-        let host = find(&hosts, IP, 8080).expect("re-created from the beat");
-        assert_eq!(host.metadata.get("from").map(String::as_str), Some("beat"));
+        if profile.beat_recreates_unknown_instance() {
+            assert_eq!(beat.code, BEAT_OK, "{beat:?}");
+            let host = find(&hosts, IP, 8080).expect("re-created from the beat");
+            assert_eq!(host.metadata.get("from").map(String::as_str), Some("beat"));
+        } else {
+            assert!(beat.instance_not_found(), "{beat:?}");
+            assert!(hosts.is_empty(), "{hosts:?}");
+        }
 
         let light = server.light_beat_raw(&format!("DEFAULT_GROUP@@{}", unique("light")), IP, 1);
-        let light: nacos_naming::BeatInfo = serde_json::from_str(&light).expect("a beat answer");
-        if profile.light_beat_for_unknown_answers_20404() {
-            assert_eq!(
-                light.code,
-                nacos_naming::BEAT_RESOURCE_NOT_FOUND,
-                "{light:?}"
-            );
-        } else {
-            // rnacos answers 10200 for an unknown instance.
-            assert_eq!(light.code, BEAT_OK, "{light:?}");
-        }
+        assert_eq!(light, profile.light_beat_for_unknown_code());
     }
 
     pub fn list_of_an_unknown_service_is_empty(profile: &Profile) {
@@ -889,8 +922,14 @@ mod cases {
         let server = profile.start();
         let client = server.client();
         // `@@name` passes the client's checks (a grouped name is allowed) but names no group.
-        let service = format!("@@{}", unique("no-group"));
+        let name = unique("no-group");
+        let service = format!("@@{name}");
         let result = client.add_naming_instance(&service, IP, 8080).send();
+        if !profile.refuses_grouped_name_without_group() {
+            result.unwrap();
+            assert_eq!(server.hosts(&name, "DEFAULT_GROUP", None).len(), 1);
+            return;
+        }
         if let Err(Error::Server { message, .. }) = &result {
             assert!(
                 message.contains("serviceName"),
@@ -931,6 +970,22 @@ mod cases {
                 assert!(!shown.contains('\n'), "one line: {shown}");
             }
             other => panic!("expected Error::Server({status}), got {other:?}"),
+        }
+    }
+
+    /// The client's 404 for a disabled instance it looked for in the v3 client list, saying
+    /// why it could not be seen.
+    fn assert_invisible_when_disabled(result: Result<(), Error>) {
+        match result {
+            Err(Error::Server {
+                status: 404,
+                message,
+                ..
+            }) => assert!(
+                message.contains("leaves disabled instances out"),
+                "{message}"
+            ),
+            other => panic!("expected the client's 404 for a disabled instance, got {other:?}"),
         }
     }
 
@@ -1123,9 +1178,26 @@ macro_rules! conformance {
     };
 }
 
+/// The devserver as each official server line: its default, 2.x, first.
 mod devserver {
     use super::*;
-    conformance!(Profile::devserver());
+    use nacos_devserver::NacosVersion;
+    conformance!(Profile::devserver(NacosVersion::V2));
+
+    mod nacos_1_4 {
+        use super::*;
+        conformance!(Profile::devserver(NacosVersion::V1_4));
+    }
+
+    mod nacos_3_1 {
+        use super::*;
+        conformance!(Profile::devserver(NacosVersion::V3_1));
+    }
+
+    mod nacos_3_2 {
+        use super::*;
+        conformance!(Profile::devserver(NacosVersion::V3_2));
+    }
 }
 
 mod rnacos {

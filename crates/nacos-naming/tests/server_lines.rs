@@ -9,6 +9,9 @@
 //! an envelope `{"code":0,"message":"success","data":…}`, a bare array for the list, code 21003
 //! (HTTP 200) for a renew of an unknown instance, disabled instances left out of the list.
 
+#[path = "common/ips_seen.rs"]
+mod ips_seen;
+
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -17,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use nacos_naming::{NamingClient, ServerApi, ServiceEvent};
-use nacos_test_support::{expect_within, write_response, ReceivedRequest};
+use ips_seen::IpsSeen;
+use nacos_naming::{NamingClient, ServerApi};
+use nacos_test_support::{write_response, ReceivedRequest};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -623,26 +627,8 @@ fn a_rolling_upgrade_loses_nothing() {
     let c = client(&refs, ServerApi::Auto);
     // Registered before subscribing, so the first event already lists it.
     c.add_naming_instance("svc", "10.0.0.1", 1).send().unwrap();
-    let events: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
-    {
-        let events = events.clone();
-        c.subscribe("svc", move |e: &ServiceEvent| {
-            let mut ips: Vec<String> = e.service.hosts.iter().map(|h| h.ip.clone()).collect();
-            ips.sort();
-            events.lock().unwrap().push(ips);
-        })
-        .send()
-        .unwrap();
-    }
-    let seen = |want: &[&str]| {
-        let events = events.clone();
-        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-        expect_within(
-            &format!("an event listing {want:?}"),
-            Duration::from_secs(5),
-            move || events.lock().unwrap().last() == Some(&want),
-        );
-    };
+    let events = IpsSeen::subscribe(&c, "svc");
+    let seen = |want: &[&str]| events.wait_for(want);
     seen(&["10.0.0.1"]);
     let changes: [(&str, &[&str]); 3] = [
         ("10.0.0.2", &["10.0.0.1", "10.0.0.2"]),
@@ -673,7 +659,7 @@ fn a_rolling_upgrade_loses_nothing() {
         .send()
         .unwrap();
     seen(&["10.0.0.1", "10.0.0.3", "10.0.0.4"]);
-    let got = events.lock().unwrap().clone();
+    let got = events.all();
     let want: Vec<Vec<&str>> = vec![
         vec!["10.0.0.1"],
         vec!["10.0.0.1", "10.0.0.2"],

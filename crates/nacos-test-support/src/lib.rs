@@ -43,6 +43,7 @@ mod port;
 mod received;
 mod rnacos;
 mod skip;
+mod threads;
 mod wait;
 
 pub use http::{http, HttpAnswer};
@@ -52,4 +53,5 @@ pub use port::free_port;
 pub use received::{write_response, ReceivedRequest};
 pub use rnacos::{Rnacos, RnacosBuilder, RnacosCluster};
 pub use skip::{python_or_skip, rnacos_or_skip};
+pub use threads::running_threads;
 pub use wait::{expect_within, wait_for, wait_until};
