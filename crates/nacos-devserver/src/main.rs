@@ -107,7 +107,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
 }
 
 /// What a person starting the server wants to know, one line each: the version, where it
-/// listens and pushes from, the API it serves, auth, where data goes, where metrics are.
+/// listens and pushes from, the API it serves, auth, where data goes, where metrics and the
+/// web console are.
 fn banner(server: &DevServer, auth_user: Option<&str>, data_dir: Option<&std::path::Path>) {
     let addr = server.addr();
     log::info!("nacos-devserver {}", env!("CARGO_PKG_VERSION"));
@@ -125,6 +126,7 @@ fn banner(server: &DevServer, auth_user: Option<&str>, data_dir: Option<&std::pa
         None => log::info!("  data:    memory only (no --data-dir)"),
     }
     log::info!("  metrics: http://{addr}/nacos/actuator/prometheus");
+    log::info!("  console: http://{addr}/nacos/");
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM, caught from creation on.

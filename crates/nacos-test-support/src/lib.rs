@@ -29,6 +29,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Compiles and runs every Rust example of the repository's README with `cargo test --doc`, so
+// the README cannot drift from the API. Here, not in a published crate: the examples start an
+// embedded devserver, which a published client crate does not depend on.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_examples {}
+
 mod http;
 mod names;
 mod peers;
