@@ -42,33 +42,7 @@ impl ServiceEvent {
     /// through here. Fields of the answer that are not about instances (`lastRefTime`,
     /// `checksum`, `cacheMillis`) are not changes.
     pub(crate) fn between(old: &ServiceInfo, new: ServiceInfo) -> Option<ServiceEvent> {
-        let before: HashMap<Identity<'_>, &Instance> =
-            old.hosts.iter().map(|i| (Identity::of(i), i)).collect();
-        let mut seen = HashMap::with_capacity(new.hosts.len());
-        let mut added = Vec::new();
-        let mut modified = Vec::new();
-        for instance in &new.hosts {
-            let id = Identity::of(instance);
-            // A server that lists an instance twice is described by its first entry only.
-            if seen.insert(id, ()).is_some() {
-                continue;
-            }
-            match before.get(&id) {
-                None => added.push(instance.clone()),
-                Some(previous) if !same_attributes(previous, instance) => {
-                    modified.push(instance.clone())
-                }
-                Some(_) => {}
-            }
-        }
-        let mut removed = Vec::new();
-        let mut gone = HashMap::with_capacity(before.len());
-        for instance in &old.hosts {
-            let id = Identity::of(instance);
-            if !seen.contains_key(&id) && gone.insert(id, ()).is_none() {
-                removed.push(instance.clone());
-            }
-        }
+        let (added, removed, modified) = changes(old, &new);
         if added.is_empty() && removed.is_empty() && modified.is_empty() {
             return None;
         }
@@ -80,6 +54,13 @@ impl ServiceEvent {
         })
     }
 
+    /// Whether [`between`](Self::between) `old` and `new` there is a change, copying only the
+    /// instances that changed.
+    pub(crate) fn differs(old: &ServiceInfo, new: &ServiceInfo) -> bool {
+        let (added, removed, modified) = changes(old, new);
+        !(added.is_empty() && removed.is_empty() && modified.is_empty())
+    }
+
     /// Whether the event changes nothing (a first event of an empty service).
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
@@ -87,6 +68,38 @@ impl ServiceEvent {
 }
 
 /// How instances are told apart: servers build `instanceId` differently, so never by that.
+/// The instances added, removed and modified from `old` to `new`.
+fn changes(old: &ServiceInfo, new: &ServiceInfo) -> (Vec<Instance>, Vec<Instance>, Vec<Instance>) {
+    let before: HashMap<Identity<'_>, &Instance> =
+        old.hosts.iter().map(|i| (Identity::of(i), i)).collect();
+    let mut seen = HashMap::with_capacity(new.hosts.len());
+    let mut added = Vec::new();
+    let mut modified = Vec::new();
+    for instance in &new.hosts {
+        let id = Identity::of(instance);
+        // A server that lists an instance twice is described by its first entry only.
+        if seen.insert(id, ()).is_some() {
+            continue;
+        }
+        match before.get(&id) {
+            None => added.push(instance.clone()),
+            Some(previous) if !same_attributes(previous, instance) => {
+                modified.push(instance.clone())
+            }
+            Some(_) => {}
+        }
+    }
+    let mut removed = Vec::new();
+    let mut gone = HashMap::with_capacity(before.len());
+    for instance in &old.hosts {
+        let id = Identity::of(instance);
+        if !seen.contains_key(&id) && gone.insert(id, ()).is_none() {
+            removed.push(instance.clone());
+        }
+    }
+    (added, removed, modified)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Identity<'a> {
     ip: &'a str,

@@ -6,12 +6,14 @@
 //! listener that panics or blocks holds up only itself (and, while it blocks, one thread of the
 //! pool).
 //!
-//! A mailbox holds at most one event, as watch APIs do: a change arriving while the last one is
+//! A mailbox holds at most one list, as watch APIs do: a change arriving while the last one is
 //! still waiting replaces it, and the listener is told the newest list and what changed since
 //! the list it last received (computed when it is delivered, so a flood of changes costs one
 //! pointer swap each). A listener that falls behind misses intermediate lists, never the
 //! current one, and memory is bounded by the number of listeners, not by how fast lists
-//! change or how many pushes arrive.
+//! change or how many pushes arrive. The lists are shared with the subscription that holds
+//! them, not copied: a mailbox costs a list of its own only while its listener has not yet
+//! been told of the newest one.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
@@ -21,6 +23,7 @@ use std::time::Duration;
 use crate::live::subscription::ListenerId;
 use crate::live::worker::{self, Worker};
 use crate::service_event::ServiceEvent;
+use crate::service_info::ServiceInfo;
 
 /// A user's subscription callback.
 pub(crate) type Listener = dyn Fn(&ServiceEvent) + Send + Sync + 'static;
@@ -48,13 +51,10 @@ struct State {
 
 struct Mailbox {
     listener: Arc<Listener>,
-    /// The newest event not yet delivered.
-    pending: Option<Arc<ServiceEvent>>,
-    /// Whether `pending` replaced an event the listener never received: its change then is
-    /// not relative to what the listener knows, and is worked out again at delivery.
-    skipped: bool,
-    /// The last event handed to the listener: what it believes the service looks like.
-    last: Option<Arc<ServiceEvent>>,
+    /// The newest list, not yet delivered.
+    pending: Option<Arc<ServiceInfo>>,
+    /// The last list the listener was told of: what it believes the service looks like.
+    last: Option<Arc<ServiceInfo>>,
     /// In `ready`, or being delivered: either way a thread will look at it again.
     scheduled: bool,
 }
@@ -78,7 +78,6 @@ impl Notifier {
             Mailbox {
                 listener,
                 pending: None,
-                skipped: false,
                 last: None,
                 scheduled: false,
             },
@@ -92,9 +91,9 @@ impl Notifier {
         state.ready.retain(|r| *r != id);
     }
 
-    /// Leaves `event` for listener `id` (replacing one it has not received yet), starting a
-    /// thread if every thread is busy.
-    pub(crate) fn send(&self, id: ListenerId, event: Arc<ServiceEvent>) {
+    /// Leaves the `newest` list for listener `id` (replacing one it has not received yet),
+    /// starting a thread if every thread is busy.
+    pub(crate) fn send(&self, id: ListenerId, newest: Arc<ServiceInfo>) {
         let mut state = self.shared.lock();
         if state.stopping {
             return;
@@ -102,9 +101,7 @@ impl Notifier {
         let Some(mailbox) = state.mailboxes.get_mut(&id) else {
             return;
         };
-        if mailbox.pending.replace(event).is_some() {
-            mailbox.skipped = true;
-        }
+        mailbox.pending = Some(newest);
         if mailbox.scheduled {
             return;
         }
@@ -143,23 +140,13 @@ impl Drop for Notifier {
     }
 }
 
-/// The event to deliver for `pending`: itself, or, when it replaced events the listener never
-/// received, the change from the list the listener `last` received to the newest one (`None`
-/// when the changes cancelled out).
-fn catch_up(
-    pending: Arc<ServiceEvent>,
-    skipped: bool,
-    last: Option<&ServiceEvent>,
-) -> Option<Arc<ServiceEvent>> {
-    if !skipped {
-        return Some(pending);
+/// What a listener that was last told of `last` is told about `newest`: the whole list if it
+/// knows none, else what changed (`None` when nothing it knows did).
+fn catch_up(newest: &ServiceInfo, last: Option<&ServiceInfo>) -> Option<ServiceEvent> {
+    match last {
+        None => Some(ServiceEvent::initial(newest.clone())),
+        Some(last) => ServiceEvent::between(last, newest.clone()),
     }
-    let newest = pending.service.clone();
-    let event = match last {
-        None => ServiceEvent::initial(newest),
-        Some(last) => ServiceEvent::between(&last.service, newest)?,
-    };
-    Some(Arc::new(event))
 }
 
 impl Shared {
@@ -187,13 +174,13 @@ impl Shared {
                 mailbox.scheduled = false;
                 continue;
             };
-            let skipped = std::mem::take(&mut mailbox.skipped);
-            let last = mailbox.last.clone();
+            let last = mailbox.last.take();
             let listener = mailbox.listener.clone();
             drop(state);
 
             // Outside the lock: a catch-up compares two whole lists.
-            let event = catch_up(pending, skipped, last.as_deref());
+            let event = catch_up(&pending, last.as_deref());
+            drop(last);
             if let Some(event) = &event {
                 let call = panic::catch_unwind(AssertUnwindSafe(|| listener(event)));
                 if call.is_err() {
@@ -204,11 +191,12 @@ impl Shared {
                 }
             }
 
+            drop(event);
             state = self.lock();
             if let Some(mailbox) = state.mailboxes.get_mut(&id) {
-                if event.is_some() {
-                    mailbox.last = event;
-                }
+                // Told of it, or nothing the listener knows changed: either way, it is what
+                // the listener knows now.
+                mailbox.last = Some(pending);
                 if mailbox.pending.is_none() {
                     mailbox.scheduled = false;
                 } else {
@@ -240,10 +228,10 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Instant;
 
-    fn event(ports: &[u16]) -> Arc<ServiceEvent> {
+    fn list(ports: &[u16]) -> Arc<ServiceInfo> {
         let mut s = ServiceInfo::new("svc", "G");
         s.hosts = ports.iter().map(|p| Instance::new("h", *p)).collect();
-        Arc::new(ServiceEvent::initial(s))
+        Arc::new(s)
     }
 
     const WAIT: Duration = Duration::from_secs(5);
@@ -261,7 +249,7 @@ mod tests {
             }),
         );
         for len in 0..50u16 {
-            n.send(ListenerId(1), event(&(0..len).collect::<Vec<_>>()));
+            n.send(ListenerId(1), list(&(0..len).collect::<Vec<_>>()));
         }
         // In order, the newest last; lists replaced while the listener ran are skipped.
         let mut previous = None;
@@ -287,8 +275,8 @@ mod tests {
         let (ok, rx) = port_recorder();
         n.add(ListenerId(2), ok);
         for port in 1..=3 {
-            n.send(ListenerId(1), event(&[port]));
-            n.send(ListenerId(2), event(&[port]));
+            n.send(ListenerId(1), list(&[port]));
+            n.send(ListenerId(2), list(&[port]));
             assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![port]);
         }
         assert!(n.stop(WAIT).is_empty());
@@ -307,10 +295,10 @@ mod tests {
         );
         let (ok, rx) = port_recorder();
         n.add(ListenerId(2), ok);
-        n.send(ListenerId(1), event(&[1]));
-        n.send(ListenerId(1), event(&[2]));
+        n.send(ListenerId(1), list(&[1]));
+        n.send(ListenerId(1), list(&[2]));
         for port in 1..=20 {
-            n.send(ListenerId(2), event(&[port]));
+            n.send(ListenerId(2), list(&[port]));
             assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![port]);
         }
         // Stopping does not wait forever for the blocked listener.
@@ -326,25 +314,23 @@ mod tests {
         let (l, rx) = port_recorder();
         n.add(ListenerId(1), l);
         n.remove(ListenerId(1));
-        n.send(ListenerId(1), event(&[1]));
+        n.send(ListenerId(1), list(&[1]));
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
     }
 
     #[test]
     fn a_catch_up_tells_the_change_since_the_last_list_received() {
         let ports = |v: &[Instance]| v.iter().map(|i| i.port).collect::<Vec<_>>();
-        let last = event(&[1, 2]);
-        let newest = event(&[2, 3]);
-        let as_is = catch_up(newest.clone(), false, Some(&last)).unwrap();
-        assert!(Arc::ptr_eq(&as_is, &newest));
-        let folded = catch_up(newest.clone(), true, Some(&last)).unwrap();
+        let last = list(&[1, 2]);
+        let newest = list(&[2, 3]);
+        let folded = catch_up(&newest, Some(&last)).unwrap();
         assert_eq!(ports(&folded.service.hosts), vec![2, 3]);
         assert_eq!(ports(&folded.added), vec![3]);
         assert_eq!(ports(&folded.removed), vec![1]);
-        let first = catch_up(newest, true, None).unwrap();
+        let first = catch_up(&newest, None).unwrap();
         assert_eq!(ports(&first.added), vec![2, 3]);
         // Back where the listener started: nothing to tell.
-        assert!(catch_up(event(&[1, 2]), true, Some(&last)).is_none());
+        assert!(catch_up(&list(&[1, 2]), Some(&last)).is_none());
     }
 
     #[test]
@@ -363,16 +349,20 @@ mod tests {
                 let _ = asleep.lock().unwrap().recv();
             }),
         );
-        n.send(ListenerId(1), event(&[1]));
+        n.send(ListenerId(1), list(&[1]));
         assert_eq!(rx.recv_timeout(WAIT).unwrap(), (vec![1], vec![1], vec![]));
         // The listener sleeps in its first call while 10,000 lists arrive.
         for port in 2..10_002u16 {
-            n.send(ListenerId(1), event(&[port, port.wrapping_add(1)]));
+            n.send(ListenerId(1), list(&[port, port.wrapping_add(1)]));
         }
         {
             let state = n.shared.lock();
             let mailbox = &state.mailboxes[&ListenerId(1)];
-            assert!(mailbox.pending.is_some() && mailbox.skipped);
+            let pending = mailbox.pending.as_ref().unwrap();
+            assert_eq!(
+                pending.hosts[0].port, 10_001,
+                "only the newest list is held"
+            );
         }
         release.send(()).unwrap();
         let newest = (vec![10_001, 10_002], vec![10_001, 10_002], vec![1]);

@@ -154,7 +154,8 @@ impl PollTicket {
 
 struct Entry {
     listeners: Vec<ListenerId>,
-    held: Option<ServiceInfo>,
+    /// The newest list; listeners' mailboxes share it rather than copy it.
+    held: Option<Arc<ServiceInfo>>,
     /// A list from the disk cache, served only while no server has answered.
     cached: Option<ServiceInfo>,
     next_poll: Instant,
@@ -241,8 +242,7 @@ impl Registry {
         });
         entry.listeners.push(id);
         if let Some(held) = &entry.held {
-            self.notifier
-                .send(id, Arc::new(ServiceEvent::initial(held.clone())));
+            self.notifier.send(id, held.clone());
         }
         if is_new {
             self.poll_wake.notify_all();
@@ -291,7 +291,10 @@ impl Registry {
 
     /// The list held for `key`, if subscribed and known.
     pub(crate) fn held(&self, key: &SubscriptionKey) -> Option<ServiceInfo> {
-        self.lock().entries.get(key).and_then(|e| e.held.clone())
+        self.lock()
+            .entries
+            .get(key)
+            .and_then(|e| e.held.as_deref().cloned())
     }
 
     /// The subscriptions `matches` selects.
@@ -309,7 +312,7 @@ impl Registry {
         self.lock()
             .entries
             .iter()
-            .map(|(k, e)| (k.clone(), e.held.clone()))
+            .map(|(k, e)| (k.clone(), e.held.as_deref().cloned()))
             .collect()
     }
 
@@ -352,10 +355,10 @@ impl Registry {
         if origin == Origin::Push {
             entry.pushes += 1;
         }
-        let event = match &entry.held {
-            None => Some(ServiceEvent::initial(new.clone())),
-            Some(held) => ServiceEvent::between(held, new.clone()),
-        };
+        let changed = entry
+            .held
+            .as_deref()
+            .is_none_or(|held| ServiceEvent::differs(held, &new));
         if entry
             .held
             .as_ref()
@@ -364,19 +367,21 @@ impl Registry {
             let list = HeldList::new(new.hosts.iter().cloned());
             self.held_lists.set(key, Some(list));
         }
-        entry.held = Some(new);
-        let Some(event) = event else {
+        let new = Arc::new(new);
+        entry.held = Some(new.clone());
+        if !changed {
             return Applied::Unchanged;
-        };
-        let event = Arc::new(event);
+        }
+        // Each listener is told what changed since the list it last received, when it is
+        // called: until then its mailbox shares this list.
         for id in &entry.listeners {
-            self.notifier.send(*id, event.clone());
+            self.notifier.send(*id, new.clone());
         }
         state.changes += 1;
         let change = state.changes;
         drop(state);
         if origin != Origin::Cache {
-            self.write_cache(key, &event.service, change);
+            self.write_cache(key, &new, change);
         }
         Applied::Changed
     }
