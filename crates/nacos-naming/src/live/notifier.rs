@@ -371,4 +371,32 @@ mod tests {
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         assert!(n.stop(WAIT).is_empty());
     }
+    #[test]
+    fn a_delivered_list_is_shared_with_the_sender_not_copied() {
+        let n = Notifier::new(1);
+        let (l, rx) = port_recorder();
+        n.add(ListenerId(1), l);
+        let newest = list(&[1, 2]);
+        n.send(ListenerId(1), newest.clone());
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), vec![1, 2]);
+        // Once told, the mailbox keeps the sender's list as what the listener knows.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let shared = {
+                let state = n.shared.lock();
+                let mailbox = &state.mailboxes[&ListenerId(1)];
+                mailbox.pending.is_none()
+                    && mailbox
+                        .last
+                        .as_ref()
+                        .is_some_and(|l| Arc::ptr_eq(l, &newest))
+            };
+            if shared {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the mailbox never took the list");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(n.stop(WAIT).is_empty());
+    }
 }
