@@ -266,7 +266,7 @@ fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
 }
 
 /// `10.0.0.1:80`, `[::1]:80`: an instance in a log line.
-fn address(ip: &str, port: u16) -> String {
+pub(crate) fn address(ip: &str, port: u16) -> String {
     if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {

@@ -87,6 +87,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod body;
 mod connections;
 mod doors;
 #[cfg(any(test, feature = "fuzzing"))]

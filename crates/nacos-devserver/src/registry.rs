@@ -487,6 +487,7 @@ impl Registry {
         let create = body.is_some();
         let own = body.as_ref().and_then(own_timeout);
         let mut registered = false;
+        let mut lapses = Vec::new();
         let left = Elsewhere::default();
         let touched = Touched::Instance {
             cluster,
@@ -495,7 +496,9 @@ impl Registry {
             elsewhere: &left,
         };
         let outcome = self.change(namespace, grouped, create, touched, |s, now| {
-            match (s.beat(self.identity, cluster, ip, port, now), body) {
+            let beat = s.beat(self.identity, cluster, ip, port, now);
+            lapses = s.take_lapses();
+            match (beat, body) {
                 // The beat's instance is of the kind the service does not hold: its
                 // registration would be refused, so the client learns it is unknown.
                 (Beat::Unknown, Some(reg)) if !s.admits(self.identity, reg.ephemeral) => {
@@ -513,6 +516,9 @@ impl Registry {
                 (beat, _) => beat,
             }
         });
+        for lapse in &lapses {
+            crate::observe::lapse(namespace, grouped, lapse);
+        }
         if let (Some(own), true) = (own, registered) {
             self.schedule(self.now(), own);
         }
@@ -815,6 +821,7 @@ impl Registry {
             }
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
+            let lapses = state.take_lapses();
             if !state.defined && state.len() == 0 {
                 let since = state.empty_since().unwrap_or(now);
                 let at = since
@@ -827,6 +834,9 @@ impl Registry {
                 }
             }
             drop(state);
+            for lapse in &lapses {
+                crate::observe::lapse(&service.namespace, &service.grouped, lapse);
+            }
             if notify {
                 (self.on_change)(&service);
             }

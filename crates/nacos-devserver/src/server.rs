@@ -130,6 +130,7 @@ pub struct DevServerBuilder {
     version: NacosVersion,
     max_connections: usize,
     request_timeout: Duration,
+    max_body_memory: usize,
 }
 
 impl Default for DevServerBuilder {
@@ -155,6 +156,7 @@ impl Default for DevServerBuilder {
             version: NacosVersion::default(),
             max_connections: 512,
             request_timeout: Duration::from_secs(30),
+            max_body_memory: crate::body::DEFAULT_BUDGET,
         }
     }
 }
@@ -180,6 +182,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("version", &self.version)
             .field("max_connections", &self.max_connections)
             .field("request_timeout", &self.request_timeout)
+            .field("max_body_memory", &self.max_body_memory)
             .finish()
     }
 }
@@ -346,6 +349,18 @@ impl DevServerBuilder {
         self
     }
 
+    /// How many bytes request bodies may hold at once, all connections together, beyond the
+    /// first 64 KiB of each (which every connection may hold). A body that would need more is
+    /// answered 503 at once and its connection closed; smaller requests go on being served. So
+    /// a flood of large bodies sent slowly cannot make the server hold more than this plus
+    /// 64 KiB per connection (see [`max_connections`](Self::max_connections)).
+    ///
+    /// Defaults to 64 MiB.
+    pub fn max_body_memory(mut self, bytes: usize) -> Self {
+        self.max_body_memory = bytes;
+        self
+    }
+
     /// Binds, loads the data directory, and starts serving; returns once the server accepts
     /// connections.
     ///
@@ -439,6 +454,7 @@ impl DevServerBuilder {
                 },
                 connections: Arc::new(crate::connections::Connections::new(self.max_connections)),
                 request_timeout: self.request_timeout,
+                body_budget: crate::body::BodyBudget::new(self.max_body_memory),
             });
             runtime.spawn(http::serve(listener, shared));
             push_addr

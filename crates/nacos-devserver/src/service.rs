@@ -352,6 +352,29 @@ pub(crate) enum Beat {
     Unknown,
 }
 
+/// A health change the beat rules made on their own (not a client's call), kept until the
+/// registry takes it to log it with the service's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lapse {
+    pub(crate) cluster: Box<str>,
+    pub(crate) ip: Box<str>,
+    pub(crate) port: u16,
+    pub(crate) kind: LapseKind,
+    /// How long the instance had gone without a beat, in milliseconds.
+    pub(crate) silent_ms: u64,
+}
+
+/// What became of an ephemeral instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LapseKind {
+    /// No beat within its health timeout: marked unhealthy.
+    Unhealthy,
+    /// A beat came for an instance marked unhealthy: healthy again.
+    Recovered,
+    /// No beat within its expire timeout: removed.
+    Expired,
+}
+
 /// Instance metadata that overrides the server's beat interval, in milliseconds (official 2.x).
 pub(crate) const BEAT_INTERVAL_KEY: &str = "preserved.heart.beat.interval";
 /// Instance metadata that overrides the health timeout, in milliseconds.
@@ -393,9 +416,16 @@ pub(crate) struct ServiceState {
     /// Whether its instances are ephemeral: set by its first registration and kept until the
     /// service is dropped. 2.x and 3.x hold one kind per service.
     kind: Option<bool>,
+    /// Health changes not yet logged (see [`ServiceState::take_lapses`]).
+    lapses: Vec<Lapse>,
 }
 
 impl ServiceState {
+    /// The health changes made since the last call, for the log.
+    pub(crate) fn take_lapses(&mut self) -> Vec<Lapse> {
+        std::mem::take(&mut self.lapses)
+    }
+
     /// Number of instances, disabled and unhealthy ones included.
     pub(crate) fn len(&self) -> usize {
         self.count
@@ -676,8 +706,16 @@ impl ServiceState {
         let interval = preserved(&r.metadata, BEAT_INTERVAL_KEY);
         // Persistent instances are not kept alive by beats (official servers probe them).
         if r.ephemeral {
+            let silent_ms = now.saturating_sub(r.last_beat);
             r.last_beat = now;
             if !r.healthy {
+                self.lapses.push(Lapse {
+                    cluster: cluster.into(),
+                    ip: ip.into(),
+                    port,
+                    kind: LapseKind::Recovered,
+                    silent_ms,
+                });
                 let old_hash = record_hash(cluster, ip, port, r);
                 r.healthy = true;
                 let new_hash = record_hash(cluster, ip, port, r);
@@ -705,6 +743,7 @@ impl ServiceState {
             count,
             checksum,
             changed,
+            lapses,
             ..
         } = self;
         for (cluster_name, cluster) in clusters.iter_mut() {
@@ -721,13 +760,24 @@ impl ServiceState {
                     )
                 };
                 let age = now.saturating_sub(r.last_beat);
+                let mut lapse = |kind| {
+                    lapses.push(Lapse {
+                        cluster: cluster_name.clone(),
+                        ip: ip.clone(),
+                        port: *port,
+                        kind,
+                        silent_ms: age,
+                    });
+                };
                 if age >= expire {
+                    lapse(LapseKind::Expired);
                     *checksum = checksum.wrapping_sub(record_hash(cluster_name, ip, *port, r));
                     *count -= 1;
                     *changed = true;
                     return false;
                 }
                 if r.healthy && age >= health {
+                    lapse(LapseKind::Unhealthy);
                     let old_hash = record_hash(cluster_name, ip, *port, r);
                     r.healthy = false;
                     let new_hash = record_hash(cluster_name, ip, *port, r);

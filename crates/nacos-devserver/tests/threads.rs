@@ -15,39 +15,12 @@ use nacos_devserver::DevServer;
 /// The name every thread of the server carries (a thread name is at most 15 bytes on Linux).
 const SERVER_THREAD: &str = "nacos-devserver";
 
-/// The kernel's flag of a thread that has left user code for good (`PF_EXITING`): a joined
-/// thread keeps a `/proc` entry with it until the kernel has reaped it.
-const PF_EXITING: u64 = 0x4;
-
 /// Threads of this process named like the server's that still run user code.
 #[cfg(target_os = "linux")]
 fn server_threads() -> usize {
-    let mut count = 0;
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let dir = task.unwrap().path();
-        // A thread that finished meanwhile has no files any more: not counted.
-        let (Ok(name), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("stat")),
-        ) else {
-            continue;
-        };
-        if !name.trim_end().starts_with(SERVER_THREAD) {
-            continue;
-        }
-        // After the name in parentheses: state, ppid, pgrp, session, tty, tpgid, flags.
-        let after_name = &stat[stat.rfind(')').unwrap() + 1..];
-        let flags: u64 = after_name
-            .split_whitespace()
-            .nth(6)
-            .unwrap()
-            .parse()
-            .unwrap();
-        if flags & PF_EXITING == 0 {
-            count += 1;
-        }
-    }
-    count
+    nacos_test_support::running_threads(SERVER_THREAD)
+        .expect("Linux tells a process's threads")
+        .len()
 }
 
 /// Dropping the handle, or shutting it down, leaves no thread of the server behind, and the

@@ -334,8 +334,14 @@ mod cases {
             .ephemeral(false)
             .send()
             .unwrap();
-        let listed = client.list_naming_instance(&service).send().unwrap();
-        let host = find(&listed.hosts, IP, 8080).expect("listed");
+        // rnacos applies a persistent write through its Raft log: the write is acknowledged
+        // before every read sees it, so the reads below wait (briefly) for it.
+        let mut listed = Vec::new();
+        wait_until(Duration::from_secs(5), || {
+            listed = client.list_naming_instance(&service).send().unwrap().hosts;
+            !listed.is_empty()
+        });
+        let host = find(&listed, IP, 8080).expect("listed");
         assert!(!host.ephemeral, "{host:?}");
 
         client
@@ -344,12 +350,12 @@ mod cases {
             .send()
             .unwrap();
         assert!(
-            client
+            wait_until(Duration::from_secs(5), || client
                 .list_naming_instance(&service)
                 .send()
                 .unwrap()
                 .hosts
-                .is_empty(),
+                .is_empty()),
             "removed as persistent"
         );
     }

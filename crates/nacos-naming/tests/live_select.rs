@@ -14,8 +14,10 @@ use nacos_test_support::unique;
 /// picked; with none left the answer is an error, not a panic.
 #[test]
 fn picks_by_weight_among_instances_that_take_traffic() {
+    // The beating instances keep the server's long health timeout, so a loaded machine that
+    // delays their beats does not turn them unhealthy; only port 5 has a short one.
     let server = DevServer::builder()
-        .health_timeout(Duration::from_millis(300))
+        .health_timeout(Duration::from_secs(30))
         .expire_timeout(Duration::from_secs(60))
         .start()
         .unwrap();
@@ -39,11 +41,15 @@ fn picks_by_weight_among_instances_that_take_traffic() {
         .enabled(false)
         .send()
         .unwrap();
-    // Port 5 is registered without beats and turns unhealthy.
+    // Port 5 is registered without beats and turns unhealthy after its own 300 ms.
     client
         .add_naming_instance(&service, "10.7.0.1", 5)
         .weight(100.0)
         .cluster_name("c1")
+        .metadata([
+            ("preserved.heart.beat.timeout", "300"),
+            ("preserved.ip.delete.timeout", "60000"),
+        ])
         .heartbeat(false)
         .send()
         .unwrap();

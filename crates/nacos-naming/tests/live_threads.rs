@@ -145,9 +145,11 @@ fn the_last_drop_leaves_no_thread() {
 fn many_instances_need_few_threads() {
     let _turn = turn();
     let server = DevServer::builder()
-        .beat_interval(Duration::from_millis(200))
-        .health_timeout(Duration::from_millis(1500))
-        .expire_timeout(Duration::from_millis(2000))
+        // 300 beats a second, with a health timeout of four missed beats: a loaded machine
+        // may delay a beat, but an instance only turns unhealthy if its beats stop.
+        .beat_interval(Duration::from_millis(1000))
+        .health_timeout(Duration::from_millis(4000))
+        .expire_timeout(Duration::from_millis(6000))
         .start()
         .unwrap();
     let client = NamingClient::builder()
@@ -162,7 +164,8 @@ fn many_instances_need_few_threads() {
             .send()
             .unwrap();
     }
-    let end = Instant::now() + 3 * Duration::from_millis(2000);
+    // Longer than the health timeout: an instance whose beats stopped would show.
+    let end = Instant::now() + Duration::from_millis(5000);
     let mut names = BTreeSet::new();
     while Instant::now() < end {
         let hosts = client.list_naming_instance(&service).send().unwrap().hosts;

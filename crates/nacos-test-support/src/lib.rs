@@ -29,6 +29,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Compiles and runs every Rust example of the repository's README with `cargo test --doc`, so
+// the README cannot drift from the API. Here, not in a published crate: the examples start an
+// embedded devserver, which a published client crate does not depend on.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_examples {}
+
 mod http;
 mod names;
 mod peers;
@@ -36,6 +43,7 @@ mod port;
 mod received;
 mod rnacos;
 mod skip;
+mod threads;
 mod wait;
 
 pub use http::{http, HttpAnswer};
@@ -45,4 +53,5 @@ pub use port::free_port;
 pub use received::{write_response, ReceivedRequest};
 pub use rnacos::{Rnacos, RnacosBuilder, RnacosCluster};
 pub use skip::{python_or_skip, rnacos_or_skip};
+pub use threads::running_threads;
 pub use wait::{expect_within, wait_for, wait_until};

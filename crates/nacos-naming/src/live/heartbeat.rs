@@ -653,14 +653,7 @@ mod tests {
     }
 
     fn beat_threads() -> usize {
-        std::fs::read_dir("/proc/self/task")
-            .map(|tasks| {
-                tasks
-                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                    .filter(|name| name.starts_with("nacos-beat-"))
-                    .count()
-            })
-            .unwrap_or(0)
+        nacos_test_support::running_threads("nacos-beat-").map_or(0, |names| names.len())
     }
 
     #[test]

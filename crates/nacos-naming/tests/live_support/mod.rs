@@ -110,14 +110,12 @@ pub fn addresses(instances: &[Instance]) -> Vec<String> {
     a
 }
 
-/// The client's threads in this process (beat, poll, push and notify threads), by name.
+/// The client's threads in this process (beat, poll, push and notify threads) that still run,
+/// by name.
 pub fn client_threads() -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_owned())
+    nacos_test_support::running_threads("nacos-")
+        .unwrap_or_default()
+        .into_iter()
         .filter(|name| {
             name.starts_with("nacos-beat-")
                 || ["nacos-poll", "nacos-push", "nacos-notify"].contains(&name.as_str())
