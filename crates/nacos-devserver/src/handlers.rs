@@ -194,9 +194,28 @@ pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
         reg.ephemeral,
         reg.enabled
     );
-    let persist = cx.registry.register(&ns, &service, reg);
+    let persist = match cx.registry.register(&ns, &service, reg) {
+        Ok(persist) => persist,
+        // The exception's message is the whole body.
+        Err(refusal) => return Ok(Reply::plain(other_kind(&service, refusal)).with_status(400)),
+    };
     log::info!("{line}");
     Ok(Reply::ok().persisting(persist))
+}
+
+/// The official text of a registration refused for its kind (2.x and 3.x: a service holds
+/// ephemeral or persistent instances, not both), a `NacosRuntimeException`'s message.
+pub(crate) fn other_kind(service: &str, refusal: Refusal) -> String {
+    let (service_kind, instance_kind) = match refusal {
+        Refusal::OtherKind {
+            ephemeral_service: false,
+        } => ("persistent", "ephemeral"),
+        _ => ("ephemeral", "persistent"),
+    };
+    format!(
+        "errCode: 400, errMsg: Current service {service} is {service_kind} service, can't \
+         register {instance_kind} instance. "
+    )
 }
 
 pub(crate) fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
