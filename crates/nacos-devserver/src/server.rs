@@ -258,7 +258,8 @@ impl DevServerBuilder {
 
     /// Whether clients that list with `udpPort` get changes pushed over UDP.
     ///
-    /// Defaults to true.
+    /// Defaults to true. Never on the 3.2 line, which has no UDP push (nor the V1 list that
+    /// subscribes to it).
     pub fn push(mut self, enabled: bool) -> Self {
         self.push = enabled;
         self
@@ -395,8 +396,9 @@ impl DevServerBuilder {
             expire_timeout: millis(self.expire_timeout),
             subscriber_ttl: millis(self.subscriber_ttl),
         };
+        let push = self.push && self.version.pushes_over_udp();
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
-        let on_change = if self.push {
+        let on_change = if push {
             push::listener(changes_tx)
         } else {
             Box::new(|_: &Arc<crate::service::Service>| {})
@@ -420,7 +422,7 @@ impl DevServerBuilder {
         let push_addr = {
             let _context = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let push_addr = if self.push {
+            let push_addr = if push {
                 let socket = std::net::UdpSocket::bind(SocketAddr::new(addr.ip(), 0))?;
                 socket.set_nonblocking(true)?;
                 let socket = tokio::net::UdpSocket::from_std(socket)?;
@@ -446,7 +448,7 @@ impl DevServerBuilder {
                         None => None,
                     },
                     beat_interval: millis(self.beat_interval),
-                    push: self.push,
+                    push,
                     version: self.version,
                     push_to_client_ip: self.push_to_client_ip,
                 },

@@ -413,6 +413,9 @@ pub(crate) struct ServiceState {
     empty_since: Option<u64>,
     /// Taken out of the registry; whoever holds an `Arc` to it must look the service up again.
     pub(crate) removed: bool,
+    /// Whether its instances are ephemeral: set by its first registration and kept until the
+    /// service is dropped. 2.x and 3.x hold one kind per service.
+    kind: Option<bool>,
     /// Health changes not yet logged (see [`ServiceState::take_lapses`]).
     lapses: Vec<Lapse>,
 }
@@ -496,6 +499,12 @@ impl ServiceState {
             .map(|(name, _)| name.clone())
     }
 
+    /// Whether an instance of kind `ephemeral` may be registered: under `PerAddress` only one
+    /// of the service's kind (official 2.x and 3.x refuse the other kind).
+    pub(crate) fn admits(&self, identity: Identity, ephemeral: bool) -> bool {
+        identity == Identity::PerCluster || self.kind.is_none_or(|kind| kind == ephemeral)
+    }
+
     /// Adds or replaces an instance. Under `PerAddress` the instance of the same kind at the
     /// same address leaves any other cluster (a move), and a modify laid over it stays when it
     /// registers again in its cluster.
@@ -507,6 +516,7 @@ impl ServiceState {
         now: u64,
         identity: Identity,
     ) -> Option<Box<str>> {
+        self.kind.get_or_insert(reg.ephemeral);
         let mut overlay = None;
         let mut left = None;
         if identity == Identity::PerAddress {
