@@ -59,11 +59,16 @@ pub(crate) enum Route {
     ServerState,
     /// A call of the 3.x API.
     V3(crate::v3::Call),
+    /// The web console's page and calls (every line).
+    Console(crate::console::Call),
 }
 
 impl Route {
     /// The route of a request; `Err(true)` when the path exists but not for that method.
     pub(crate) fn find(method: &str, path: &str) -> Result<Route, bool> {
+        if let Some(call) = crate::console::Call::find(method, path) {
+            return call.map(Route::Console).map_err(|()| true);
+        }
         let path = path.strip_suffix('/').unwrap_or(path);
         let routes: &[(&str, Route)] = match path {
             "/nacos/v1/ns/instance" => &[
@@ -106,6 +111,7 @@ impl Route {
             | Route::ServerState
             | Route::Prometheus => true,
             Route::V3(call) => call.is_open(),
+            Route::Console(call) => call.is_open(),
             _ => false,
         }
     }
@@ -130,6 +136,7 @@ impl Route {
             Route::ServerState => "server_state",
             Route::Prometheus => "prometheus",
             Route::V3(_) => "v3",
+            Route::Console(call) => call.name(),
         }
     }
 }
@@ -162,10 +169,11 @@ pub(crate) fn handle(
         Route::Metrics => Ok(Reply::text_json(r#"{"status":"UP"}"#)),
         Route::ServerState => Ok(Reply::to_json(&server_state(cx))),
         Route::V3(call) => Ok(crate::v3::handle(cx, call, p)),
+        Route::Console(call) => crate::console::handle(cx, call, p),
     }
 }
 
-fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let reg = Registration {
@@ -210,7 +218,7 @@ pub(crate) fn other_kind(service: &str, refusal: Refusal) -> String {
     )
 }
 
-fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+pub(crate) fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
@@ -231,7 +239,7 @@ fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     Ok(Reply::ok().persisting(persist))
 }
 
-fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+pub(crate) fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);

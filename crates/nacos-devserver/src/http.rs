@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE, LOCATION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -145,11 +145,11 @@ async fn respond_to(
 ) -> Response<Full<Bytes>> {
     match answer(shared, connection, peer, req).await {
         Ok(reply) => {
-            let kind = if reply.json {
+            let kind = reply.media.unwrap_or(if reply.json {
                 "application/json;charset=UTF-8"
             } else {
                 "text/plain;charset=UTF-8"
-            };
+            });
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             let mut answer = response(status, kind, reply.body);
             let bearer = reply
@@ -157,6 +157,10 @@ async fn respond_to(
                 .and_then(|token| HeaderValue::try_from(format!("Bearer {token}")).ok());
             if let Some(bearer) = bearer {
                 answer.headers_mut().insert(AUTHORIZATION, bearer);
+            }
+            if let Some(location) = reply.location {
+                let location = HeaderValue::from_static(location);
+                answer.headers_mut().insert(LOCATION, location);
             }
             answer
         }

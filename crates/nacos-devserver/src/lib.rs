@@ -47,6 +47,7 @@
 //! | v3 login (3.1, 3.2) | `POST /nacos/v3/auth/user/login` | the V1 login's JSON, and `Authorization: Bearer <token>` |
 //! | v3 admin (3.1, 3.2; token needed) | `GET`/`PUT /nacos/v3/admin/ns/instance`, `GET /nacos/v3/admin/ns/service/list` | the envelope |
 //! | v3 server state (3.1, 3.2) | `GET /nacos/v3/admin/core/state` | `{"code":0,…,"data":{"version",…}}` |
+//! | web console (every line) | `GET /nacos/` (`/nacos` redirects there) | the page; its calls are under `/nacos/console-api/` |
 //!
 //! Which of these answer, and the instance identity rules, depend on the official server line
 //! the server behaves as ([`NacosVersion`], [`DevServerBuilder::nacos_version`]; 2.x by
@@ -89,6 +90,7 @@
 mod auth;
 mod body;
 mod connections;
+mod console;
 mod doors;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

@@ -759,6 +759,37 @@ impl Registry {
         summaries
     }
 
+    /// The namespaces that hold a service, and `public` always, sorted.
+    pub(crate) fn namespace_names(&self) -> Vec<String> {
+        let map = self
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> = map.keys().map(ToString::to_string).collect();
+        if !map.contains_key(nacos_naming::DEFAULT_NAMESPACE) {
+            names.push(nacos_naming::DEFAULT_NAMESPACE.to_owned());
+        }
+        names.sort_unstable();
+        names
+    }
+
+    /// Every instance of a service as it is held: disabled ones too, health as the beat rules
+    /// set it (no protection threshold); sorted by cluster and address; none for an unknown
+    /// service.
+    pub(crate) fn held_instances(&self, namespace: &str, grouped: &str) -> Vec<Instance> {
+        let Some(service) = self.find(namespace, grouped) else {
+            return Vec::new();
+        };
+        let state = service.lock();
+        if state.removed {
+            return Vec::new();
+        }
+        state
+            .records()
+            .map(|(cluster, ip, port, r)| service.instance(cluster, ip, port, r))
+            .collect()
+    }
+
     /// The names (without group) of the visible services of a group, sorted.
     pub(crate) fn service_names(&self, namespace: &str, group: &str) -> Vec<String> {
         let services: Vec<Arc<Service>> = {
