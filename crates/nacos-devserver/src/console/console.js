@@ -48,8 +48,11 @@
     const response = await fetch(url, init);
     const text = await response.text();
     if (response.status === 403) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      showLogin();
+      // Unless a login stored a new token while this call was on its way.
+      if (sessionStorage.getItem(TOKEN_KEY) === token) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        showLogin();
+      }
       throw new Refused(reason(text, response.status));
     }
     if (!response.ok) throw new Error(reason(text, response.status));
@@ -231,6 +234,7 @@
       "data-instance": `${instance.clusterName} ${address(instance)}`,
       "data-enabled": String(instance.enabled),
       "data-healthy": String(instance.healthy),
+      "data-weight": String(instance.weight),
     },
     el("td", {}, instance.clusterName),
     el("td", {}, address(instance)),
@@ -272,7 +276,6 @@
     try {
       await call(method, "console-api/instance", params);
       setStatus(done, "live");
-      view.instances = "";
     } catch (e) {
       setStatus(e.message, "error");
     }
