@@ -550,6 +550,33 @@ impl Registry {
         Ok(service.instance(cluster, ip, port, record))
     }
 
+    /// Every instance of one cluster, disabled and unhealthy ones included (the v3 admin
+    /// list, official `CatalogServiceV2Impl.listInstances`): refused when the service or the
+    /// cluster is unknown.
+    pub(crate) fn cluster_instances(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+    ) -> Result<Vec<Instance>, Refusal> {
+        let service = self
+            .find(namespace, grouped)
+            .ok_or(Refusal::ServiceNotFound)?;
+        let state = service.lock();
+        if state.removed || !state.visible() {
+            return Err(Refusal::ServiceNotFound);
+        }
+        let instances: Vec<Instance> = state
+            .records()
+            .filter(|(c, ..)| *c == cluster)
+            .map(|(c, ip, port, r)| service.instance(c, ip, port, r))
+            .collect();
+        if instances.is_empty() {
+            return Err(Refusal::InstanceNotFound);
+        }
+        Ok(instances)
+    }
+
     /// The list answer (JSON), and records `subscriber` for pushes when given.
     pub(crate) fn list(
         &self,
