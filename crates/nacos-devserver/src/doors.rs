@@ -34,6 +34,10 @@ pub(crate) fn route(version: NacosVersion, method: &str, path: &str) -> Door {
         Err(false) if version.has_v3() => return Door::Shut(no_endpoint(method, path)),
         Err(false) => return Door::Missing(ApiError::not_found(format!("no such path: {path}"))),
     };
+    if let Route::Console(_) = route {
+        // The devserver's own page: the same on every line.
+        return Door::Open(route);
+    }
     match version {
         NacosVersion::V1_4 | NacosVersion::V2 => Door::Open(route),
         NacosVersion::V3_1 => match replacement(route) {

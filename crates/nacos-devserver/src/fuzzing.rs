@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
+use crate::body::BodyBudget;
 use crate::connections::Connections;
 use crate::handlers::Context;
 use crate::http::{self, Shared};
@@ -47,6 +48,7 @@ fn fixture() -> &'static Fixture {
             },
             connections: Arc::new(Connections::new(16)),
             request_timeout: Duration::from_millis(200),
+            body_budget: BodyBudget::new(1 << 20),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

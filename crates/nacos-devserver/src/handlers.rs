@@ -59,11 +59,16 @@ pub(crate) enum Route {
     ServerState,
     /// A call of the 3.x API.
     V3(crate::v3::Call),
+    /// The web console's page and calls (every line).
+    Console(crate::console::Call),
 }
 
 impl Route {
     /// The route of a request; `Err(true)` when the path exists but not for that method.
     pub(crate) fn find(method: &str, path: &str) -> Result<Route, bool> {
+        if let Some(call) = crate::console::Call::find(method, path) {
+            return call.map(Route::Console).map_err(|()| true);
+        }
         let path = path.strip_suffix('/').unwrap_or(path);
         let routes: &[(&str, Route)] = match path {
             "/nacos/v1/ns/instance" => &[
@@ -106,6 +111,7 @@ impl Route {
             | Route::ServerState
             | Route::Prometheus => true,
             Route::V3(call) => call.is_open(),
+            Route::Console(call) => call.is_open(),
             _ => false,
         }
     }
@@ -130,6 +136,7 @@ impl Route {
             Route::ServerState => "server_state",
             Route::Prometheus => "prometheus",
             Route::V3(_) => "v3",
+            Route::Console(call) => call.name(),
         }
     }
 }
@@ -162,10 +169,11 @@ pub(crate) fn handle(
         Route::Metrics => Ok(Reply::text_json(r#"{"status":"UP"}"#)),
         Route::ServerState => Ok(Reply::to_json(&server_state(cx))),
         Route::V3(call) => Ok(crate::v3::handle(cx, call, p)),
+        Route::Console(call) => crate::console::handle(cx, call, p),
     }
 }
 
-fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let reg = Registration {
@@ -186,12 +194,31 @@ fn register(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
         reg.ephemeral,
         reg.enabled
     );
-    let persist = cx.registry.register(&ns, &service, reg);
+    let persist = match cx.registry.register(&ns, &service, reg) {
+        Ok(persist) => persist,
+        // The exception's message is the whole body.
+        Err(refusal) => return Ok(Reply::plain(other_kind(&service, refusal)).with_status(400)),
+    };
     log::info!("{line}");
     Ok(Reply::ok().persisting(persist))
 }
 
-fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+/// The official text of a registration refused for its kind (2.x and 3.x: a service holds
+/// ephemeral or persistent instances, not both), a `NacosRuntimeException`'s message.
+pub(crate) fn other_kind(service: &str, refusal: Refusal) -> String {
+    let (service_kind, instance_kind) = match refusal {
+        Refusal::OtherKind {
+            ephemeral_service: false,
+        } => ("persistent", "ephemeral"),
+        _ => ("ephemeral", "persistent"),
+    };
+    format!(
+        "errCode: 400, errMsg: Current service {service} is {service_kind} service, can't \
+         register {instance_kind} instance. "
+    )
+}
+
+pub(crate) fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
@@ -212,7 +239,7 @@ fn deregister(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     Ok(Reply::ok().persisting(persist))
 }
 
-fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
+pub(crate) fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let ns = p.namespace()?;
     let service = p.grouped_service()?;
     let (ip, port, cluster) = (p.ip()?, p.port()?, p.cluster()?);
@@ -247,7 +274,7 @@ fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
 }
 
 /// `10.0.0.1:80`, `[::1]:80`: an instance in a log line.
-fn address(ip: &str, port: u16) -> String {
+pub(crate) fn address(ip: &str, port: u16) -> String {
     if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {

@@ -93,20 +93,22 @@ mod tests {
 
         let mut metadata = Metadata::new();
         metadata.insert(HEALTH_TIMEOUT_KEY.into(), "1".into());
-        registry.register(
-            NS,
-            SVC,
-            Registration {
-                cluster: "DEFAULT".into(),
-                ip: "10.0.0.1".into(),
-                port: 80,
-                weight: 1.0,
-                healthy: true,
-                enabled: true,
-                ephemeral: true,
-                metadata,
-            },
-        );
+        registry
+            .register(
+                NS,
+                SVC,
+                Registration {
+                    cluster: "DEFAULT".into(),
+                    ip: "10.0.0.1".into(),
+                    port: 80,
+                    weight: 1.0,
+                    healthy: true,
+                    enabled: true,
+                    ephemeral: true,
+                    metadata,
+                },
+            )
+            .unwrap();
         wait_until("its own timeout marks it", || healthy(&registry) == [false]);
         registry.deregister(NS, SVC, "DEFAULT", "10.0.0.1", 80, true);
 

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE, LOCATION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -22,14 +22,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::body::{BodyBudget, BodyError, MAX_BODY};
 use crate::connections::{Connection, Connections};
 use crate::doors::{self, Door};
 use crate::handlers::{self, Context, Route};
 use crate::params::Params;
 use crate::reply::{ApiError, Reply};
 
-/// Largest request body read (form parameters); larger ones get 413.
-const MAX_BODY: usize = 1 << 20;
 /// How long a newcomer turned away at the cap may take to receive its 503.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -39,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) connections: Arc<Connections>,
     /// The time a request's head, then its body, may take to arrive.
     pub(crate) request_timeout: Duration,
+    /// The memory request bodies may hold, all connections together.
+    pub(crate) body_budget: BodyBudget,
 }
 
 /// Accepts connections until the runtime is shut down.
@@ -144,11 +145,11 @@ async fn respond_to(
 ) -> Response<Full<Bytes>> {
     match answer(shared, connection, peer, req).await {
         Ok(reply) => {
-            let kind = if reply.json {
+            let kind = reply.media.unwrap_or(if reply.json {
                 "application/json;charset=UTF-8"
             } else {
                 "text/plain;charset=UTF-8"
-            };
+            });
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             let mut answer = response(status, kind, reply.body);
             let bearer = reply
@@ -157,6 +158,10 @@ async fn respond_to(
             if let Some(bearer) = bearer {
                 answer.headers_mut().insert(AUTHORIZATION, bearer);
             }
+            if let Some(location) = reply.location {
+                let location = HeaderValue::from_static(location);
+                answer.headers_mut().insert(LOCATION, location);
+            }
             answer
         }
         Err(e) => {
@@ -164,8 +169,8 @@ async fn respond_to(
             let status =
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = response(status, "text/plain;charset=UTF-8", e.body());
-            if status == StatusCode::REQUEST_TIMEOUT {
-                // The rest of a body too slow to wait for may still come: not a next request.
+            if body_left_unread(status) {
+                // The rest of a body not read may still come: not a next request.
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -187,28 +192,40 @@ async fn answer(
         Door::Shut(reply) => return Ok(reply),
         Door::Missing(e) => return Err(e),
     };
-    let body = Limited::new(body, MAX_BODY).collect();
-    let body = match tokio::time::timeout(shared.request_timeout, body).await {
-        Err(_) => {
-            return Err(ApiError {
-                status: 408,
-                message: format!(
-                    "request body not received within {} ms",
-                    shared.request_timeout.as_millis()
-                ),
-            })
-        }
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => {
-            return Err(ApiError {
-                status: 413,
-                message: format!("request body larger than {MAX_BODY} bytes"),
-            })
-        }
-        Ok(Err(e)) => return Err(ApiError::bad_request(format!("cannot read the body: {e}"))),
-    };
+    let body =
+        match tokio::time::timeout(shared.request_timeout, shared.body_budget.read(body)).await {
+            Err(_) => {
+                return Err(ApiError {
+                    status: 408,
+                    message: format!(
+                        "request body not received within {} ms",
+                        shared.request_timeout.as_millis()
+                    ),
+                })
+            }
+            Ok(Ok(body)) => body,
+            Ok(Err(BodyError::TooLarge)) => {
+                return Err(ApiError {
+                    status: 413,
+                    message: format!("request body larger than {MAX_BODY} bytes"),
+                })
+            }
+            Ok(Err(BodyError::OverBudget)) => {
+                return Err(ApiError {
+                    status: 503,
+                    message: "too many large request bodies in flight; try again".to_owned(),
+                })
+            }
+            Ok(Err(BodyError::Unreadable(e))) => {
+                return Err(ApiError::bad_request(format!("cannot read the body: {e}")))
+            }
+        };
     connection.answering();
-    let form: &[u8] = if is_form(&parts.headers) { &body } else { b"" };
+    let form: &[u8] = if is_form(&parts.headers) {
+        body.bytes()
+    } else {
+        b""
+    };
     let params = Params::parse(parts.uri.query().unwrap_or("").as_bytes(), form);
     let token = params
         .get("accessToken")
@@ -229,6 +246,17 @@ async fn answer(
         }
     }
     Ok(reply)
+}
+
+/// Whether an error answer leaves the request's body unread (too slow, too large, over the
+/// budget): the connection then closes.
+fn body_left_unread(status: StatusCode) -> bool {
+    [
+        StatusCode::REQUEST_TIMEOUT,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ]
+    .contains(&status)
 }
 
 /// A form body, or a body without a type (some clients send forms untyped).

@@ -47,6 +47,7 @@
 //! | v3 login (3.1, 3.2) | `POST /nacos/v3/auth/user/login` | the V1 login's JSON, and `Authorization: Bearer <token>` |
 //! | v3 admin (3.1, 3.2; token needed) | `GET`/`PUT /nacos/v3/admin/ns/instance`, `GET /nacos/v3/admin/ns/service/list` | the envelope |
 //! | v3 server state (3.1, 3.2) | `GET /nacos/v3/admin/core/state` | `{"code":0,…,"data":{"version",…}}` |
+//! | web console (every line) | `GET /nacos/` (`/nacos` redirects there) | the page; its calls are under `/nacos/console-api/` |
 //!
 //! Which of these answer, and the instance identity rules, depend on the official server line
 //! the server behaves as ([`NacosVersion`], [`DevServerBuilder::nacos_version`]; 2.x by
@@ -69,13 +70,15 @@
 //!   `clientIP` parameter is honoured only with
 //!   [`push_to_client_ip`](DevServerBuilder::push_to_client_ip). One subscription per service
 //!   and address (its last 4 cluster filters), at most 4096 per IP address.
-//! - A service may hold ephemeral and persistent instances side by side (2.x and 3.x refuse
-//!   to register the second kind). 1.4 identity: a modify of an unknown instance answers 404
-//!   and a deregister removes the instance of its cluster whatever its `ephemeral` says.
+//! - 1.4 identity: a modify of an unknown instance answers 404 and a deregister removes the
+//!   instance of its cluster whatever its `ephemeral` says.
+//! - 2.x and 3.x hold one kind of instance per service, fixed by its first registration and
+//!   kept until the emptied service is dropped (60 s), as official servers refuse the other
+//!   kind; a service created through the service API takes the kind of its first instance
+//!   (official servers make it ephemeral).
 //! - 2.x and 3.x identity: a modify naming a cluster the instance is not in changes nothing
 //!   (official servers keep it for a later move into that cluster); a modify is persisted
 //!   as part of the registration, not apart from it.
-//! - 3.2 has no UDP push; the devserver pushes on every line.
 //! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`
 //!   (they are kept 60 s for their `lastRefTime`, then dropped).
 //! - Without auth mode a login succeeds with any credentials (its token is checked only by
@@ -85,7 +88,9 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod body;
 mod connections;
+mod console;
 mod doors;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

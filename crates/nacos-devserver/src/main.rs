@@ -41,6 +41,10 @@ struct Cli {
     /// Time a request's head, then its body, may take to arrive.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     request_timeout: Duration,
+    /// Bytes request bodies may hold at once beyond the first 64 KiB of each, all connections
+    /// together; a body that would need more is answered 503.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_body_memory: usize,
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
@@ -80,6 +84,7 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .token_ttl(cli.token_ttl)
         .max_connections(cli.max_connections)
         .request_timeout(cli.request_timeout)
+        .max_body_memory(cli.max_body_memory)
         .push(!cli.no_push)
         .push_to_client_ip(cli.push_to_client_ip)
         .nacos_version(cli.nacos_version);
@@ -102,7 +107,8 @@ fn run(cli: Cli) -> std::io::Result<()> {
 }
 
 /// What a person starting the server wants to know, one line each: the version, where it
-/// listens and pushes from, the API it serves, auth, where data goes, where metrics are.
+/// listens and pushes from, the API it serves, auth, where data goes, where metrics and the
+/// web console are.
 fn banner(server: &DevServer, auth_user: Option<&str>, data_dir: Option<&std::path::Path>) {
     let addr = server.addr();
     log::info!("nacos-devserver {}", env!("CARGO_PKG_VERSION"));
@@ -120,6 +126,7 @@ fn banner(server: &DevServer, auth_user: Option<&str>, data_dir: Option<&std::pa
         None => log::info!("  data:    memory only (no --data-dir)"),
     }
     log::info!("  metrics: http://{addr}/nacos/actuator/prometheus");
+    log::info!("  console: http://{addr}/nacos/");
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM, caught from creation on.

@@ -56,6 +56,9 @@ pub(crate) enum Refusal {
     ServiceExists,
     /// `delete_service` of a service that still has instances.
     ServiceNotEmpty,
+    /// A registration of the kind the service does not hold (2.x and 3.x): `true` when the
+    /// service is ephemeral.
+    OtherKind { ephemeral_service: bool },
 }
 
 /// Another cluster a change found the instance it names in (2.x identity: a move, or a
@@ -373,13 +376,14 @@ impl Registry {
         Some(journal.submit(changes))
     }
 
-    /// Registers (or replaces) an instance; a receipt when persistent state changed.
+    /// Registers (or replaces) an instance; a receipt when persistent state changed. Refused
+    /// when the service holds the other kind of instance (2.x and 3.x).
     pub(crate) fn register(
         &self,
         namespace: &str,
         grouped: &str,
         reg: Registration,
-    ) -> Option<Receipt> {
+    ) -> Result<Option<Receipt>, Refusal> {
         let own = own_timeout(&reg);
         let touched = (reg.cluster.clone(), reg.ip.clone(), reg.port);
         let left = Elsewhere::default();
@@ -389,15 +393,24 @@ impl Registry {
             port: touched.2,
             elsewhere: &left,
         };
-        let receipt = self
-            .change(namespace, grouped, true, touched, |s, now| {
-                left.set(s.register(reg, now, self.identity));
-            })
-            .and_then(|(_, receipt)| receipt);
+        let outcome = self.change(namespace, grouped, true, touched, |s, now| {
+            if !s.admits(self.identity, reg.ephemeral) {
+                return Err(Refusal::OtherKind {
+                    ephemeral_service: !reg.ephemeral,
+                });
+            }
+            left.set(s.register(reg, now, self.identity));
+            Ok(())
+        });
+        let receipt = match outcome {
+            Some((Err(refusal), _)) => return Err(refusal),
+            Some((Ok(()), receipt)) => receipt,
+            None => None,
+        };
         if let Some(own) = own {
             self.schedule(self.now(), own);
         }
-        receipt
+        Ok(receipt)
     }
 
     /// Removes an instance (nothing happens for an unknown one). Under 2.x identity the
@@ -474,6 +487,7 @@ impl Registry {
         let create = body.is_some();
         let own = body.as_ref().and_then(own_timeout);
         let mut registered = false;
+        let mut lapses = Vec::new();
         let left = Elsewhere::default();
         let touched = Touched::Instance {
             cluster,
@@ -482,7 +496,14 @@ impl Registry {
             elsewhere: &left,
         };
         let outcome = self.change(namespace, grouped, create, touched, |s, now| {
-            match (s.beat(self.identity, cluster, ip, port, now), body) {
+            let beat = s.beat(self.identity, cluster, ip, port, now);
+            lapses = s.take_lapses();
+            match (beat, body) {
+                // The beat's instance is of the kind the service does not hold: its
+                // registration would be refused, so the client learns it is unknown.
+                (Beat::Unknown, Some(reg)) if !s.admits(self.identity, reg.ephemeral) => {
+                    Beat::Unknown
+                }
                 (Beat::Unknown, Some(reg)) => {
                     let interval = reg
                         .metadata
@@ -495,6 +516,9 @@ impl Registry {
                 (beat, _) => beat,
             }
         });
+        for lapse in &lapses {
+            crate::observe::lapse(namespace, grouped, lapse);
+        }
         if let (Some(own), true) = (own, registered) {
             self.schedule(self.now(), own);
         }
@@ -735,6 +759,37 @@ impl Registry {
         summaries
     }
 
+    /// The namespaces that hold a service, and `public` always, sorted.
+    pub(crate) fn namespace_names(&self) -> Vec<String> {
+        let map = self
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> = map.keys().map(ToString::to_string).collect();
+        if !map.contains_key(nacos_naming::DEFAULT_NAMESPACE) {
+            names.push(nacos_naming::DEFAULT_NAMESPACE.to_owned());
+        }
+        names.sort_unstable();
+        names
+    }
+
+    /// Every instance of a service as it is held: disabled ones too, health as the beat rules
+    /// set it (no protection threshold); sorted by cluster and address; none for an unknown
+    /// service.
+    pub(crate) fn held_instances(&self, namespace: &str, grouped: &str) -> Vec<Instance> {
+        let Some(service) = self.find(namespace, grouped) else {
+            return Vec::new();
+        };
+        let state = service.lock();
+        if state.removed {
+            return Vec::new();
+        }
+        state
+            .records()
+            .map(|(cluster, ip, port, r)| service.instance(cluster, ip, port, r))
+            .collect()
+    }
+
     /// The names (without group) of the visible services of a group, sorted.
     pub(crate) fn service_names(&self, namespace: &str, group: &str) -> Vec<String> {
         let services: Vec<Arc<Service>> = {
@@ -797,6 +852,7 @@ impl Registry {
             }
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
+            let lapses = state.take_lapses();
             if !state.defined && state.len() == 0 {
                 let since = state.empty_since().unwrap_or(now);
                 let at = since
@@ -809,6 +865,9 @@ impl Registry {
                 }
             }
             drop(state);
+            for lapse in &lapses {
+                crate::observe::lapse(&service.namespace, &service.grouped, lapse);
+            }
             if notify {
                 (self.on_change)(&service);
             }
@@ -1037,8 +1096,8 @@ mod tests {
     #[test]
     fn registers_lists_and_deregisters() {
         let (r, _) = registry(15_000, 30_000);
-        r.register(NS, SVC, reg("DEFAULT", "10.0.0.2", 80));
-        r.register(NS, SVC, reg("DEFAULT", "10.0.0.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "10.0.0.2", 80)).unwrap();
+        r.register(NS, SVC, reg("DEFAULT", "10.0.0.1", 80)).unwrap();
         let info = list(&r, all());
         assert_eq!(
             (info.name.as_str(), info.group_name.as_str()),
@@ -1065,14 +1124,14 @@ mod tests {
             (info.checksum, info.last_ref_time)
         };
         let empty = sum(&r);
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         let one = sum(&r);
         assert_ne!(one.0, empty.0);
         assert!(one.1 > empty.1 || empty.1 == 0);
 
         // Things that change nothing: the same registration, a beat, a modify to the same
         // values, removing an unknown instance.
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None);
         r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, modification(1.0))
             .unwrap();
@@ -1101,11 +1160,11 @@ mod tests {
         m.enabled = false;
         r.modify(NS, SVC, "DEFAULT", "1.1.1.1", 80, m).unwrap();
         step(&r);
-        r.register(NS, SVC, reg("OTHER", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("OTHER", "1.1.1.1", 80)).unwrap();
         step(&r);
         let mut unhealthy = reg("OTHER", "1.1.1.1", 80);
         unhealthy.healthy = false;
-        r.register(NS, SVC, unhealthy);
+        r.register(NS, SVC, unhealthy).unwrap();
         step(&r);
         r.deregister(NS, SVC, "OTHER", "1.1.1.1", 80, true);
         step(&r);
@@ -1114,7 +1173,7 @@ mod tests {
 
         // The same content gives the same checksum again.
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         assert_eq!(sum(&r).0, one.0);
     }
 
@@ -1124,27 +1183,27 @@ mod tests {
         let mut tricky = reg("DEFAULT", "1.1.1.1", 80);
         let lookalike = format!("\"lastRefTime\":{}", i64::MIN);
         tricky.metadata.insert(lookalike.clone(), lookalike.clone());
-        r.register(NS, SVC, tricky);
+        r.register(NS, SVC, tricky).unwrap();
         let first = list(&r, all());
         assert!(first.last_ref_time >= wall_ms() - 60_000);
         assert_eq!(first.hosts[0].metadata[&lookalike], lookalike);
         let again = list(&r, all());
         assert!(again.last_ref_time >= first.last_ref_time);
         assert_eq!((again.hosts, again.checksum), (first.hosts, first.checksum));
-        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80));
+        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80)).unwrap();
         assert!(list(&r, all()).last_ref_time > again.last_ref_time);
     }
 
     #[test]
     fn filters_by_cluster_health_and_enabled() {
         let (r, _) = registry(15_000, 30_000);
-        r.register(NS, SVC, reg("A", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("A", "1.1.1.1", 80)).unwrap();
         let mut sick = reg("B", "2.2.2.2", 80);
         sick.healthy = false;
-        r.register(NS, SVC, sick);
+        r.register(NS, SVC, sick).unwrap();
         let mut off = reg("A", "3.3.3.3", 80);
         off.enabled = false;
-        r.register(NS, SVC, off);
+        r.register(NS, SVC, off).unwrap();
 
         let info = list(&r, all());
         assert_eq!(info.hosts.len(), 2, "the disabled instance is left out");
@@ -1185,8 +1244,8 @@ mod tests {
         a.healthy = false;
         let mut b = reg("DEFAULT", "2.2.2.2", 80);
         b.healthy = false;
-        r.register(NS, SVC, a);
-        r.register(NS, SVC, b);
+        r.register(NS, SVC, a).unwrap();
+        r.register(NS, SVC, b).unwrap();
         // Threshold 0, all unhealthy: 0 <= 0, so all come back healthy (official and rnacos).
         let info = list(
             &r,
@@ -1199,7 +1258,7 @@ mod tests {
         assert_eq!(info.hosts.len(), 2);
         assert!(info.hosts.iter().all(|h| h.healthy));
 
-        r.register(NS, SVC, reg("DEFAULT", "3.3.3.3", 80));
+        r.register(NS, SVC, reg("DEFAULT", "3.3.3.3", 80)).unwrap();
         let info = list(&r, all());
         assert!(!info.reach_protection_threshold);
         assert_eq!(info.hosts.iter().filter(|h| h.healthy).count(), 1);
@@ -1219,11 +1278,11 @@ mod tests {
     fn health_marks_unhealthy_then_removes() {
         let (r, changes) = registry(0, 3_600_000);
         r.list(NS, SVC, all(), Some("127.0.0.1:9".parse().unwrap()));
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
-        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
+        r.register(NS, SVC, reg("DEFAULT", "2.2.2.2", 80)).unwrap();
         let mut persistent = reg("DEFAULT", "3.3.3.3", 80);
         persistent.ephemeral = false;
-        r.register(NS, SVC, persistent);
+        r.register(NS, SVC, persistent).unwrap();
         changes.lock().unwrap().clear();
         let next = r.expire().next;
         assert!(next.is_some());
@@ -1248,7 +1307,7 @@ mod tests {
         assert!(list(&r, all()).hosts[0].healthy);
 
         let (r, _) = registry(0, 0);
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         r.expire();
         assert!(list(&r, all()).hosts.is_empty());
     }
@@ -1343,12 +1402,14 @@ mod tests {
     #[test]
     fn subscribers_hear_changes_only_when_there_are_any() {
         let (r, changes) = registry(15_000, 30_000);
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         assert!(changes.lock().unwrap().is_empty());
         let addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         r.list(NS, "G@@later", all(), Some(addr));
-        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80));
-        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80))
+            .unwrap();
+        r.register(NS, "G@@later", reg("DEFAULT", "1.1.1.1", 80))
+            .unwrap();
         assert_eq!(*changes.lock().unwrap(), ["G@@later"]);
         let service = r.find(NS, "G@@later").unwrap();
         assert_eq!(r.subscribers(&service), [(addr, "".into())]);
@@ -1381,8 +1442,8 @@ mod tests {
             r.update_service(NS, "G@@t", 0.1, Metadata::new()),
             Err(Refusal::ServiceNotFound)
         ));
-        r.register(NS, "G@@s", reg("C1", "1.1.1.1", 80));
-        r.register(NS, "G@@b", reg("C1", "1.1.1.1", 80));
+        r.register(NS, "G@@s", reg("C1", "1.1.1.1", 80)).unwrap();
+        r.register(NS, "G@@b", reg("C1", "1.1.1.1", 80)).unwrap();
         assert_eq!(r.service_detail(NS, "G@@s").unwrap().clusters, ["C1"]);
         assert_eq!(r.service_names(NS, "G"), ["b", "s"]);
         assert!(r.service_names("other", "G").is_empty());
@@ -1413,7 +1474,7 @@ mod tests {
         let mut p = reg("DEFAULT", "2.2.2.2", 80);
         p.ephemeral = false;
         assert!(
-            plain.register(NS, SVC, p.clone()).is_none(),
+            plain.register(NS, SVC, p.clone()).unwrap().is_none(),
             "nothing is built without a data directory"
         );
 
@@ -1422,11 +1483,18 @@ mod tests {
         let journal = Arc::new(journal);
         let (r, _) = registry(15_000, 30_000);
         r.keep_in(journal.clone());
-        assert!(r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).is_none());
+        assert!(r
+            .register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80))
+            .unwrap()
+            .is_none());
         p.metadata.insert("k".into(), "v".into());
-        r.register(NS, SVC, p.clone()).unwrap().wait().unwrap();
+        r.register(NS, SVC, p.clone())
+            .unwrap()
+            .unwrap()
+            .wait()
+            .unwrap();
         assert!(
-            r.register(NS, SVC, p).is_none(),
+            r.register(NS, SVC, p).unwrap().is_none(),
             "no change, nothing to write"
         );
         r.modify(NS, SVC, "DEFAULT", "2.2.2.2", 80, modification(5.0))
@@ -1458,7 +1526,7 @@ mod tests {
     #[test]
     fn empty_implicit_services_go_after_a_while() {
         let (r, _) = registry(15_000, 30_000);
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
         let due = r.expire().next.unwrap();
         assert!(due >= EMPTY_SERVICE_TTL);
@@ -1470,7 +1538,7 @@ mod tests {
         assert!(r.find(NS, SVC).is_none());
         assert!(service.lock().removed);
         // A registration racing with the cleanup lands in a fresh service.
-        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         assert_eq!(list(&r, all()).hosts.len(), 1);
     }
 
@@ -1498,35 +1566,47 @@ mod tests {
     #[test]
     fn v2_keeps_one_instance_per_address_and_kind() {
         let r = registry_v2();
-        r.register(NS, SVC, reg("A", "1.1.1.1", 80));
-        r.register(NS, SVC, reg("B", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("A", "1.1.1.1", 80)).unwrap();
+        r.register(NS, SVC, reg("B", "1.1.1.1", 80)).unwrap();
         assert_eq!(places(&r), [("B".into(), "1.1.1.1".into(), 80, true)]);
-        // A persistent instance at the same address is another instance.
+        // A persistent instance in an ephemeral service is refused, as 2.x refuses it.
         let persistent = Registration {
             ephemeral: false,
             ..reg("C", "1.1.1.1", 80)
         };
-        r.register(NS, SVC, persistent);
-        assert_eq!(places(&r).len(), 2);
+        let refused = r.register(NS, SVC, persistent.clone());
+        assert!(
+            matches!(
+                refused,
+                Err(Refusal::OtherKind {
+                    ephemeral_service: true
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(places(&r).len(), 1);
 
         // A beat naming no cluster (DEFAULT) or another one finds the ephemeral instance.
         assert!(matches!(
             r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 80, None).0,
             Beat::Accepted(_)
         ));
-        assert_eq!(places(&r).len(), 2, "the beat created nothing");
+        assert_eq!(places(&r).len(), 1, "the beat created nothing");
         assert_eq!(
             r.beat(NS, SVC, "DEFAULT", "1.1.1.1", 81, None).0,
             Beat::Unknown
         );
+        // A full beat of the other kind is not registered either.
+        let (beat, _) = r.beat(NS, SVC, "C", "1.1.1.1", 81, Some(persistent.clone()));
+        assert_eq!(beat, Beat::Unknown);
 
         // A deregister without the cluster removes the instance of its kind only.
+        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, false);
+        assert_eq!(places(&r).len(), 1, "no persistent instance to remove");
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
-        assert_eq!(places(&r), [("C".into(), "1.1.1.1".into(), 80, false)]);
-        r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
-        assert_eq!(places(&r).len(), 1, "no ephemeral instance left to remove");
-        r.deregister(NS, SVC, "X", "1.1.1.1", 80, false);
         assert!(places(&r).is_empty());
+        // The emptied service keeps its kind until it is dropped.
+        assert!(r.register(NS, SVC, persistent).is_err());
     }
 
     #[test]
@@ -1534,7 +1614,7 @@ mod tests {
         let r = registry_v2();
         let mut first = reg("A", "1.1.1.1", 80);
         first.metadata = Metadata::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
-        r.register(NS, SVC, first.clone());
+        r.register(NS, SVC, first.clone()).unwrap();
         let metadata = |r: &Registry| r.dump()[0].2.metadata.clone();
 
         let mut m = modification(3.0);
@@ -1560,9 +1640,9 @@ mod tests {
         assert_eq!(metadata(&r), expected);
 
         // Registering again in the same cluster keeps the modify; a move drops it.
-        r.register(NS, SVC, first.clone());
+        r.register(NS, SVC, first.clone()).unwrap();
         assert_eq!(metadata(&r), expected);
-        r.register(NS, SVC, reg("B", "1.1.1.1", 80));
+        r.register(NS, SVC, reg("B", "1.1.1.1", 80)).unwrap();
         assert!(metadata(&r).is_empty());
 
         // A modify naming another cluster, or an address the service lacks, changes nothing

@@ -71,6 +71,10 @@ pub(crate) struct Reply {
     pub(crate) bearer: Option<String>,
     /// Persistent state to write before answering.
     pub(crate) persist: Option<Receipt>,
+    /// The media type of a file (the console's page), instead of JSON or plain text.
+    pub(crate) media: Option<&'static str>,
+    /// Where a redirect points.
+    pub(crate) location: Option<&'static str>,
 }
 
 impl Reply {
@@ -87,6 +91,8 @@ impl Reply {
             status: 200,
             bearer: None,
             persist: None,
+            media: None,
+            location: None,
         }
     }
 
@@ -111,6 +117,24 @@ impl Reply {
             status: 200,
             bearer: None,
             persist: None,
+            media: None,
+            location: None,
+        }
+    }
+
+    /// A file built into the server, of this media type.
+    pub(crate) fn file(body: &'static str, media: &'static str) -> Reply {
+        Reply {
+            media: Some(media),
+            ..Reply::text(body)
+        }
+    }
+
+    /// 301 to `location`.
+    pub(crate) fn redirect(location: &'static str) -> Reply {
+        Reply {
+            location: Some(location),
+            ..Reply::text("").with_status(301)
         }
     }
 

@@ -130,6 +130,7 @@ pub struct DevServerBuilder {
     version: NacosVersion,
     max_connections: usize,
     request_timeout: Duration,
+    max_body_memory: usize,
 }
 
 impl Default for DevServerBuilder {
@@ -155,6 +156,7 @@ impl Default for DevServerBuilder {
             version: NacosVersion::default(),
             max_connections: 512,
             request_timeout: Duration::from_secs(30),
+            max_body_memory: crate::body::DEFAULT_BUDGET,
         }
     }
 }
@@ -180,6 +182,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("version", &self.version)
             .field("max_connections", &self.max_connections)
             .field("request_timeout", &self.request_timeout)
+            .field("max_body_memory", &self.max_body_memory)
             .finish()
     }
 }
@@ -255,7 +258,8 @@ impl DevServerBuilder {
 
     /// Whether clients that list with `udpPort` get changes pushed over UDP.
     ///
-    /// Defaults to true.
+    /// Defaults to true. Never on the 3.2 line, which has no UDP push (nor the V1 list that
+    /// subscribes to it).
     pub fn push(mut self, enabled: bool) -> Self {
         self.push = enabled;
         self
@@ -345,6 +349,18 @@ impl DevServerBuilder {
         self
     }
 
+    /// How many bytes request bodies may hold at once, all connections together, beyond the
+    /// first 64 KiB of each (which every connection may hold). A body that would need more is
+    /// answered 503 at once and its connection closed; smaller requests go on being served. So
+    /// a flood of large bodies sent slowly cannot make the server hold more than this plus
+    /// 64 KiB per connection (see [`max_connections`](Self::max_connections)).
+    ///
+    /// Defaults to 64 MiB.
+    pub fn max_body_memory(mut self, bytes: usize) -> Self {
+        self.max_body_memory = bytes;
+        self
+    }
+
     /// Binds, loads the data directory, and starts serving; returns once the server accepts
     /// connections.
     ///
@@ -380,8 +396,9 @@ impl DevServerBuilder {
             expire_timeout: millis(self.expire_timeout),
             subscriber_ttl: millis(self.subscriber_ttl),
         };
+        let push = self.push && self.version.pushes_over_udp();
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
-        let on_change = if self.push {
+        let on_change = if push {
             push::listener(changes_tx)
         } else {
             Box::new(|_: &Arc<crate::service::Service>| {})
@@ -405,7 +422,7 @@ impl DevServerBuilder {
         let push_addr = {
             let _context = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let push_addr = if self.push {
+            let push_addr = if push {
                 let socket = std::net::UdpSocket::bind(SocketAddr::new(addr.ip(), 0))?;
                 socket.set_nonblocking(true)?;
                 let socket = tokio::net::UdpSocket::from_std(socket)?;
@@ -431,12 +448,13 @@ impl DevServerBuilder {
                         None => None,
                     },
                     beat_interval: millis(self.beat_interval),
-                    push: self.push,
+                    push,
                     version: self.version,
                     push_to_client_ip: self.push_to_client_ip,
                 },
                 connections: Arc::new(crate::connections::Connections::new(self.max_connections)),
                 request_timeout: self.request_timeout,
+                body_budget: crate::body::BodyBudget::new(self.max_body_memory),
             });
             runtime.spawn(http::serve(listener, shared));
             push_addr

@@ -375,6 +375,29 @@ pub(crate) enum Beat {
     Unknown,
 }
 
+/// A health change the beat rules made on their own (not a client's call), kept until the
+/// registry takes it to log it with the service's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lapse {
+    pub(crate) cluster: Box<str>,
+    pub(crate) ip: Box<str>,
+    pub(crate) port: u16,
+    pub(crate) kind: LapseKind,
+    /// How long the instance had gone without a beat, in milliseconds.
+    pub(crate) silent_ms: u64,
+}
+
+/// What became of an ephemeral instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LapseKind {
+    /// No beat within its health timeout: marked unhealthy.
+    Unhealthy,
+    /// A beat came for an instance marked unhealthy: healthy again.
+    Recovered,
+    /// No beat within its expire timeout: removed.
+    Expired,
+}
+
 /// Instance metadata that overrides the server's beat interval, in milliseconds (official 2.x).
 pub(crate) const BEAT_INTERVAL_KEY: &str = "preserved.heart.beat.interval";
 /// Instance metadata that overrides the health timeout, in milliseconds.
@@ -425,9 +448,19 @@ pub(crate) struct ServiceState {
     empty_since: Option<u64>,
     /// Taken out of the registry; whoever holds an `Arc` to it must look the service up again.
     pub(crate) removed: bool,
+    /// Whether its instances are ephemeral: set by its first registration and kept until the
+    /// service is dropped. 2.x and 3.x hold one kind per service.
+    kind: Option<bool>,
+    /// Health changes not yet logged (see [`ServiceState::take_lapses`]).
+    lapses: Vec<Lapse>,
 }
 
 impl ServiceState {
+    /// The health changes made since the last call, for the log.
+    pub(crate) fn take_lapses(&mut self) -> Vec<Lapse> {
+        std::mem::take(&mut self.lapses)
+    }
+
     /// Number of instances, disabled and unhealthy ones included.
     pub(crate) fn len(&self) -> usize {
         self.count
@@ -528,6 +561,12 @@ impl ServiceState {
             .map(|(name, _)| name.clone())
     }
 
+    /// Whether an instance of kind `ephemeral` may be registered: under `PerAddress` only one
+    /// of the service's kind (official 2.x and 3.x refuse the other kind).
+    pub(crate) fn admits(&self, identity: Identity, ephemeral: bool) -> bool {
+        identity == Identity::PerCluster || self.kind.is_none_or(|kind| kind == ephemeral)
+    }
+
     /// Adds or replaces an instance. Under `PerAddress` the instance of the same kind at the
     /// same address leaves any other cluster (a move), and a modify laid over it stays when it
     /// registers again in its cluster.
@@ -539,6 +578,7 @@ impl ServiceState {
         now: u64,
         identity: Identity,
     ) -> Option<Box<str>> {
+        self.kind.get_or_insert(reg.ephemeral);
         let mut overlay = None;
         let mut left = None;
         if identity == Identity::PerAddress {
@@ -731,8 +771,16 @@ impl ServiceState {
         // Persistent instances are not kept alive by beats (official servers probe them).
         if r.ephemeral {
             let r = Arc::make_mut(r);
+            let silent_ms = now.saturating_sub(r.last_beat);
             r.last_beat = now;
             if !r.healthy {
+                self.lapses.push(Lapse {
+                    cluster: cluster.into(),
+                    ip: ip.into(),
+                    port,
+                    kind: LapseKind::Recovered,
+                    silent_ms,
+                });
                 let old_hash = record_hash(cluster, ip, port, r);
                 r.healthy = true;
                 let new_hash = record_hash(cluster, ip, port, r);
@@ -760,6 +808,7 @@ impl ServiceState {
             count,
             checksum,
             changed,
+            lapses,
             ..
         } = self;
         for (cluster_name, cluster) in clusters.iter_mut() {
@@ -776,13 +825,24 @@ impl ServiceState {
                     )
                 };
                 let age = now.saturating_sub(r.last_beat);
+                let mut lapse = |kind| {
+                    lapses.push(Lapse {
+                        cluster: cluster_name.clone(),
+                        ip: Box::from(&**ip),
+                        port: *port,
+                        kind,
+                        silent_ms: age,
+                    });
+                };
                 if age >= expire {
+                    lapse(LapseKind::Expired);
                     *checksum = checksum.wrapping_sub(record_hash(cluster_name, ip, *port, r));
                     *count -= 1;
                     *changed = true;
                     return false;
                 }
                 if r.healthy && age >= health {
+                    lapse(LapseKind::Unhealthy);
                     let old_hash = record_hash(cluster_name, ip, *port, r);
                     let r = Arc::make_mut(r);
                     r.healthy = false;

@@ -67,6 +67,11 @@ impl NacosVersion {
         matches!(self, NacosVersion::V3_1 | NacosVersion::V3_2)
     }
 
+    /// Whether it pushes changes over UDP to V1 subscribers: 3.0–3.1 still do, 3.2 removed it.
+    pub(crate) fn pushes_over_udp(self) -> bool {
+        self != NacosVersion::V3_2
+    }
+
     /// The release reported by the server-state calls.
     pub(crate) fn release(self) -> &'static str {
         match self {

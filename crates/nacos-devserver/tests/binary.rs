@@ -131,11 +131,12 @@ fn the_banner_the_change_log_and_the_metrics() {
     command.arg(data.path());
     let (mut child, mut lines, base) = start(&mut command);
     let mut next = || lines.next().unwrap().unwrap();
-    let banner: Vec<String> = (0..6).map(|_| next()).collect();
+    let banner: Vec<String> = (0..7).map(|_| next()).collect();
     let banner = banner.join("\n");
     for part in [
         format!("nacos-devserver {}", env!("CARGO_PKG_VERSION")),
         format!("api:     {base}/nacos"),
+        format!("console: {base}/nacos/"),
         "push:    udp 127.0.0.1:".to_owned(),
         "auth:    off".to_owned(),
         format!("data:    {}", data.path().display()),
@@ -191,4 +192,68 @@ fn the_banner_the_change_log_and_the_metrics() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The health rules' changes are logged at info level, one line each: an instance marked
+/// unhealthy without beats, healthy again on a beat, and removed at its expiry.
+#[cfg(unix)]
+#[test]
+fn health_changes_and_expiry_are_logged() {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nacos-devserver"));
+    command.args(["--bind", "127.0.0.1:0", "--health-timeout", "200ms"]);
+    // Long enough after the first lapse for the beat that heals it to arrive first.
+    command.args(["--expire-timeout", "3s"]);
+    let (child, lines, base) = start(&mut command);
+    let _server = Running(child);
+    // Lines are read on a thread, so a line that never comes fails the test instead of hanging.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let expect = |wanted: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(wanted) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no log line with {wanted:?}: {e}"),
+            }
+        }
+    };
+
+    let agent = ureq::Agent::new_with_defaults();
+    let query = "serviceName=svc&ip=10.0.0.1&port=80";
+    agent
+        .post(format!("{base}/nacos/v1/ns/instance?{query}"))
+        .send_empty()
+        .unwrap();
+    let instance = "DEFAULT_GROUP@@svc 10.0.0.1:80 cluster=DEFAULT namespace=public";
+    let unhealthy = expect("unhealthy ");
+    assert!(
+        unhealthy.contains(&format!("INFO  unhealthy {instance}: no beat for ")),
+        "{unhealthy}"
+    );
+    agent
+        .put(format!("{base}/nacos/v1/ns/instance/beat?{query}"))
+        .send_empty()
+        .unwrap();
+    let healed = expect("healthy again");
+    assert!(
+        healed.contains(&format!("INFO  healthy again {instance}: a beat after ")),
+        "{healed}"
+    );
+    expect("unhealthy ");
+    let expired = expect("expired ");
+    assert!(
+        expired.contains(&format!("INFO  expired {instance}: no beat for ")),
+        "{expired}"
+    );
 }

@@ -134,3 +134,96 @@ fn a_body_too_slow_is_cut_off() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
 }
+
+/// A registration form padded to `len` bytes.
+fn padded_registration(service: &str, len: usize) -> Vec<u8> {
+    let mut form = format!("serviceName={service}&ip=10.0.0.9&port=80&pad=").into_bytes();
+    form.resize(len, b'x');
+    form
+}
+
+/// What a stream answers within `timeout`, if anything.
+fn answer_within(stream: &mut TcpStream, timeout: Duration) -> Option<String> {
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    let mut buf = [0u8; 4096];
+    match stream.read(&mut buf) {
+        Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        _ => None,
+    }
+}
+
+/// Large bodies draw what they hold beyond a small allowance from one budget for all
+/// connections: a body that would overdraw it is refused at once (503), small requests are
+/// served meanwhile, and what a body held comes back when it is done.
+#[test]
+fn large_bodies_share_one_memory_budget() {
+    // Each body below holds 128 KiB once past 64 KiB: 64 KiB of the budget, so only one fits.
+    let api = Api::with(
+        DevServer::builder()
+            .max_body_memory(100 * 1024)
+            .request_timeout(Duration::from_secs(60)),
+    );
+    let addr = api.server.addr();
+    let form = padded_registration("big", 66 * 1024);
+    let mut senders: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            write!(
+                stream,
+                "POST /nacos/v1/ns/instance HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                form.len()
+            )
+            .unwrap();
+            stream.write_all(&form[..64 * 1024]).unwrap();
+            stream
+        })
+        .collect();
+    // The last kilobyte but one, in one write: whichever body is read past 64 KiB second
+    // cannot be held, and nothing it sent is left unread when it is refused.
+    for stream in &mut senders {
+        stream.write_all(&form[64 * 1024..65 * 1024]).unwrap();
+    }
+    let started = Instant::now();
+    let (refused, answer) = loop {
+        let answered = (0..2).find_map(|i| {
+            answer_within(&mut senders[i], Duration::from_millis(20)).map(|answer| (i, answer))
+        });
+        if let Some(answered) = answered {
+            break answered;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "neither large body was refused"
+        );
+    };
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    assert!(
+        answer.contains("too many large request bodies"),
+        "{answer:?}"
+    );
+
+    // At the budget, small requests are served.
+    let registration = [("serviceName", "small"), ("ip", "10.0.0.1"), ("port", "80")];
+    assert_eq!(
+        api.form("POST", "/nacos/v1/ns/instance", &registration),
+        (200, "ok".to_owned())
+    );
+
+    // The body that fits completes and is answered; what it held comes back to the budget.
+    let mut held = senders.swap_remove(1 - refused);
+    held.write_all(&form[65 * 1024..]).unwrap();
+    let answer = answer_within(&mut held, Duration::from_secs(10)).unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    let pad = "x".repeat(66 * 1024);
+    let large = [
+        ("serviceName", "big-again"),
+        ("ip", "10.0.0.2"),
+        ("port", "80"),
+        ("pad", pad.as_str()),
+    ];
+    assert_eq!(
+        api.form("POST", "/nacos/v1/ns/instance", &large),
+        (200, "ok".to_owned())
+    );
+}

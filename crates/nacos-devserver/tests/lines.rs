@@ -58,6 +58,73 @@ fn v1_4_keeps_an_instance_per_cluster() {
     );
 }
 
+/// 2.x and 3.x: a service holds ephemeral or persistent instances, fixed by its first
+/// registration; the other kind is refused as `EphemeralClientOperationServiceImpl` and
+/// `PersistentClientOperationServiceImpl` refuse it (a `NacosRuntimeException` of code 400,
+/// whose message is the V1 body and, on the v3 API, the envelope's data with code 30000).
+/// 1.4 holds both.
+#[test]
+fn one_kind_of_instance_per_service_from_2_x() {
+    let persistent = [
+        ("serviceName", "svc"),
+        ("ip", "10.0.0.2"),
+        ("port", "80"),
+        ("ephemeral", "false"),
+    ];
+    for version in [NacosVersion::V2, NacosVersion::V3_1] {
+        let api = line(version);
+        api.register("svc", "10.0.0.1", 80, &[]);
+        let (status, body) = api.call("POST", INSTANCE, &persistent);
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                400,
+                "errCode: 400, errMsg: Current service DEFAULT_GROUP@@svc is ephemeral service, \
+                 can't register persistent instance. "
+            ),
+            "{version:?}"
+        );
+        // A persistent service refuses an ephemeral instance, on the v3 API too.
+        api.register("kept", "10.0.0.1", 80, &[("ephemeral", "false")]);
+        let ephemeral = [("serviceName", "kept"), ("ip", "10.0.0.2"), ("port", "80")];
+        let refusal = "errCode: 400, errMsg: Current service DEFAULT_GROUP@@kept is persistent \
+                       service, can't register ephemeral instance. ";
+        assert_eq!(
+            api.call("POST", INSTANCE, &ephemeral),
+            (400, refusal.into())
+        );
+        if version == NacosVersion::V3_1 {
+            let (status, body) = api.call("POST", V3_INSTANCE, &ephemeral);
+            assert_eq!(status, 400, "{body}");
+            let answer = parse(&body);
+            assert_eq!(
+                answer,
+                json!({"code": 30000, "message": "server error", "data": refusal})
+            );
+        }
+        assert_eq!(places(&api, "svc").len(), 1, "nothing was added");
+        assert_eq!(places(&api, "kept").len(), 1, "nothing was added");
+    }
+    let old = line(NacosVersion::V1_4);
+    old.register("svc", "10.0.0.1", 80, &[]);
+    old.ok("POST", INSTANCE, &persistent);
+    assert_eq!(places(&old, "svc").len(), 2, "1.4 holds both kinds");
+}
+
+/// 3.0–3.1 still push to V1 subscribers over UDP (`PushExecutorUdpImpl` is in 3.0.3); 3.2
+/// removed UDP push, so no push socket is opened there.
+#[test]
+fn udp_push_ends_with_3_2() {
+    for version in NacosVersion::ALL {
+        let server = DevServer::builder().nacos_version(version).start().unwrap();
+        assert_eq!(
+            server.push_addr().is_some(),
+            version != NacosVersion::V3_2,
+            "{version:?}"
+        );
+    }
+}
+
 /// 2.x: one instance per (service, ip, port, ephemeral); the cluster is an attribute.
 #[test]
 fn v2_moves_an_instance_between_clusters() {

@@ -26,7 +26,8 @@ fn write_state(api: &Api) {
         80,
         &[("ephemeral", "false"), ("clusterName", "c1")],
     );
-    api.register("svc", "10.0.0.3", 80, &[]);
+    // Ephemeral: in a service of its own, as 2.x holds one kind of instance per service.
+    api.register("passing", "10.0.0.3", 80, &[]);
     api.register(
         "other",
         "10.0.0.4",
@@ -91,7 +92,11 @@ fn check_state(api: &Api) {
             ("10.0.0.1", "DEFAULT", 3.0, false),
             ("10.0.0.2", "c1", 7.0, false)
         ],
-        "persistent instances are back, the ephemeral one is not"
+        "persistent instances are back"
+    );
+    assert!(
+        api.list("passing", &[]).hosts.is_empty(),
+        "the ephemeral instance is not back"
     );
     assert_eq!(svc.hosts[0].metadata["k"], "v");
     let other = api.list("other", &[("namespaceId", "dev"), ("groupName", "G")]);

@@ -1,15 +1,13 @@
 //! A blocking Nacos V1 service-discovery client: register, deregister, modify, list and get
 //! service instances and send heartbeats, over plain HTTP(S) with no async runtime.
 //!
-//! ```
+//! ```no_run
 //! use nacos_naming::{BeatInfo, Instance, NamingClient, ServiceInfo};
 //!
-//! // A server to talk to: here an embedded nacos-devserver (a dev-dependency); in production
-//! // your Nacos servers, "10.0.0.1:8848,10.0.0.2:8848".
-//! let server = nacos_devserver::DevServer::start()?;
-//!
+//! // The servers to talk to: a local one (`nacos-devserver`, or a Nacos server); in production
+//! // your cluster, "10.0.0.1:8848,10.0.0.2:8848".
 //! let client = NamingClient::builder()
-//!     .server_addresses(server.addr().to_string())
+//!     .server_addresses("127.0.0.1:8848")
 //!     .namespace("production")
 //!     .username("nacos")
 //!     .password("secret")
@@ -60,6 +58,9 @@
 //!     .send()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! (Not run here, as it needs a server; the repository's tests run the same steps against an
+//! embedded `nacos-devserver`.)
 //!
 //! # The calls
 //!
@@ -160,13 +161,9 @@ mod service_event;
 mod service_info;
 mod wire;
 
-// Compiles and runs every Rust example of the README with `cargo test --doc`, so the README
-// cannot drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-mod readme_examples {}
-
-// The crate's own README, shown on its crates.io page.
+// The crate's own README, shown on its crates.io page, compiled and run by `cargo test --doc`
+// so it cannot drift from the API. (The repository's README, whose examples start a
+// devserver, is checked by `nacos-test-support`, which is not published.)
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod crate_readme_examples {}

@@ -166,6 +166,7 @@ fn unreplicate(nodes: &[Node], service: &str, ip: &str) {
 #[test]
 fn a_rolling_upgrade_of_devservers_loses_nothing() {
     let service = "rolling";
+    const KEPT: &str = "rolling-kept";
     let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(NacosVersion::V2)).collect();
     let addresses: Vec<String> = nodes.iter().map(Node::address).collect();
     let c = NamingClient::builder()
@@ -176,11 +177,13 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         .unwrap();
 
     // A persistent instance and an ephemeral one the client beats, before subscribing.
-    c.add_naming_instance(service, "10.0.0.1", 1)
+    // A persistent instance (in a service of its own: one kind per service from 2.x on) and an
+    // ephemeral one the client beats, before subscribing.
+    c.add_naming_instance(KEPT, "10.0.0.1", 1)
         .ephemeral(false)
         .send()
         .unwrap();
-    replicate(&nodes, service, "10.0.0.1", false);
+    replicate(&nodes, KEPT, "10.0.0.1", false);
     c.add_naming_instance(service, "10.0.0.2", 1)
         .send()
         .unwrap();
@@ -188,7 +191,7 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
 
     let events = IpsSeen::subscribe(&c, service);
     let seen = |want: &[&str]| events.wait_for(want);
-    seen(&["10.0.0.1", "10.0.0.2"]);
+    seen(&["10.0.0.2"]);
 
     // The stream of calls, from another thread, for the whole upgrade.
     let stop = Arc::new(AtomicBool::new(false));
@@ -213,7 +216,7 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         })
     };
 
-    let mut registered = vec!["10.0.0.1", "10.0.0.2"];
+    let mut registered = vec!["10.0.0.2"];
     for (i, ip) in ["10.0.0.3", "10.0.0.4", "10.0.0.5"].into_iter().enumerate() {
         nodes[i].stop();
         // Calls made while it is down move the client to a peer that holds everything (the
@@ -226,12 +229,12 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         );
         nodes[i].start_again_as(NacosVersion::V3_2);
         assert_eq!(
-            nodes[i].ips(service),
-            ["10.0.0.1"],
+            (nodes[i].ips(KEPT), nodes[i].ips(service)),
+            (vec!["10.0.0.1".to_string()], vec![]),
             "the persistent instance is read back from the data directory"
         );
         // The peers hand the ephemeral instances over, as a cluster's replication does.
-        for ip in &registered[1..] {
+        for ip in &registered {
             replicate(&nodes[i..=i], service, ip, true);
         }
         c.add_naming_instance(service, ip, 1).send().unwrap();
@@ -246,7 +249,7 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
         .send()
         .unwrap();
     unreplicate(&nodes, service, "10.0.0.3");
-    seen(&["10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5"]);
+    seen(&["10.0.0.2", "10.0.0.4", "10.0.0.5"]);
 
     stop.store(true, Ordering::SeqCst);
     caller.join().unwrap();
@@ -257,11 +260,11 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
     );
     let got = events.all();
     let want: Vec<Vec<&str>> = vec![
-        vec!["10.0.0.1", "10.0.0.2"],
-        vec!["10.0.0.1", "10.0.0.2", "10.0.0.3"],
-        vec!["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"],
-        vec!["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"],
-        vec!["10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5"],
+        vec!["10.0.0.2"],
+        vec!["10.0.0.2", "10.0.0.3"],
+        vec!["10.0.0.2", "10.0.0.3", "10.0.0.4"],
+        vec!["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"],
+        vec!["10.0.0.2", "10.0.0.4", "10.0.0.5"],
     ];
     assert_eq!(got, want, "exactly the changes made, in order");
     for node in &nodes {
@@ -274,5 +277,66 @@ fn a_rolling_upgrade_of_devservers_loses_nothing() {
             server.addr(),
             state.body
         );
+    }
+}
+
+/// With admin credentials and auth on, 3.1 and 3.2 serve get, modify and `list_services`
+/// through the v3 admin API: a disabled instance is found, a modify lays its metadata over the
+/// registration's as 2.x does, and 3.2 lists services. Without credentials the same server
+/// refuses every call.
+#[test]
+fn the_admin_api_with_auth_on() {
+    for version in [NacosVersion::V3_1, NacosVersion::V3_2] {
+        let server = DevServer::builder()
+            .nacos_version(version)
+            .auth("admin", "secret")
+            .start()
+            .unwrap();
+        let c = NamingClient::builder()
+            .server_addresses(server.addr().to_string())
+            .username("admin")
+            .password("secret")
+            .build()
+            .unwrap();
+        c.add_naming_instance("svc", "10.0.0.1", 80)
+            .cluster_name("c1")
+            .metadata([("version", "1")])
+            .heartbeat(false)
+            .send()
+            .unwrap();
+        c.modify_naming_instance("svc", "10.0.0.1", 80)
+            .cluster_name("c1")
+            .enabled(false)
+            .metadata([("status", "updated")])
+            .send()
+            .unwrap();
+        let got = c
+            .get_naming_instance("svc", "10.0.0.1", 80)
+            .cluster_name("c1")
+            .send()
+            .unwrap();
+        assert!(!got.enabled, "{version:?}: a disabled instance is found");
+        assert_eq!(
+            (got.metadata.get("version"), got.metadata.get("status")),
+            (Some(&"1".to_string()), Some(&"updated".to_string())),
+            "{version:?}"
+        );
+        assert_eq!(
+            c.list_services().send().unwrap().services,
+            ["svc"],
+            "{version:?}"
+        );
+
+        let anonymous = NamingClient::new(server.addr().to_string()).unwrap();
+        let refused = anonymous.list_naming_instance("svc").send().unwrap_err();
+        assert_eq!(refused.status(), Some(403), "{version:?}: {refused}");
+        // A wrong password is refused at the first login, when the client is built.
+        let wrong = NamingClient::builder()
+            .server_addresses(server.addr().to_string())
+            .username("admin")
+            .password("wrong")
+            .build()
+            .unwrap_err();
+        assert_eq!(wrong.status(), Some(403), "{version:?}: {wrong}");
     }
 }

@@ -17,11 +17,7 @@ pub fn rnacos_path() -> Option<PathBuf> {
     if let Some(bin) = non_empty_env("RNACOS_BIN") {
         return is_file(PathBuf::from(bin));
     }
-    if let Some(found) = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .find_map(|dir| is_file(dir.join("rnacos")))
-    {
+    if let Some(found) = find_program("rnacos") {
         return Some(found);
     }
     let tools = non_empty_env("NACOS_CI_TOOLS")
@@ -44,7 +40,15 @@ pub fn python_path() -> Option<PathBuf> {
     is_file(workspace.join("target/py-venv/bin/python"))
 }
 
-fn non_empty_env(name: &str) -> Option<String> {
+/// `program` in a directory of `PATH`.
+pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .find_map(|dir| is_file(dir.join(program)))
+}
+
+pub(crate) fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 

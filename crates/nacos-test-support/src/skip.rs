@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::{in_ci, python_path, rnacos_path};
+use crate::{chromium_path, in_ci, python_path, rnacos_path, Chromium};
 
 /// Returns from the calling test, after printing why, when the rnacos binary is not found;
 /// panics instead under CI, where a skip would hide a broken setup. Evaluates to the binary's
@@ -38,6 +38,30 @@ macro_rules! skip_unless_python {
     };
 }
 
+/// Returns from the calling test, after printing why, when Chromium or chromedriver is not
+/// found; panics instead under CI. Evaluates to their paths ([`Chromium`]) otherwise.
+#[macro_export]
+macro_rules! skip_unless_chromium {
+    () => {
+        match $crate::chromium_or_skip() {
+            Some(chromium) => chromium,
+            None => return,
+        }
+    };
+}
+
+/// Chromium and chromedriver, or `None` after printing that the calling test is skipped;
+/// panics under CI.
+#[track_caller]
+pub fn chromium_or_skip() -> Option<Chromium> {
+    chromium_path().or_else(|| {
+        skip(
+            "chromium or chromedriver not found (install Debian's chromium and chromium-driver, \
+             set CHROMIUM_BIN and CHROMEDRIVER_BIN, or run scripts/ci)",
+        )
+    })
+}
+
 /// The rnacos binary, or `None` after printing that the calling test is skipped; panics
 /// under CI. For fixtures that cannot `return` from the test themselves.
 #[track_caller]
@@ -58,7 +82,7 @@ pub fn python_or_skip() -> Option<PathBuf> {
 }
 
 #[track_caller]
-fn skip(why: &str) -> Option<PathBuf> {
+fn skip<T>(why: &str) -> Option<T> {
     if in_ci() {
         panic!("{why}: required under CI=true");
     }

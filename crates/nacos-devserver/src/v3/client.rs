@@ -1,7 +1,7 @@
 //! The v3 client API (`/nacos/v3/client/ns/instance`): register, renew, deregister and list,
 //! on the same registry as the V1 API.
 
-use crate::handlers::Context;
+use crate::handlers::{self, Context};
 use crate::params::{self, Params};
 use crate::reply::Reply;
 use crate::service::{Beat, Registration};
@@ -49,7 +49,15 @@ pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
             .metadata("metadata")
             .map_err(|e| envelope::failure(400, Code::InstanceMetadataError, Some(e.message)))?,
     };
-    let persist = cx.registry.register(&at.namespace, &at.service, reg);
+    // Refused as the v3 API's exception handler answers a `NacosRuntimeException`: its status,
+    // code 30000 and the exception's message.
+    let persist = cx
+        .registry
+        .register(&at.namespace, &at.service, reg)
+        .map_err(|refusal| {
+            let message = handlers::other_kind(&at.service, refusal);
+            form::refuse(envelope::failure(400, Code::ServerError, Some(message)))
+        })?;
     Ok(envelope::success("ok").persisting(persist))
 }
 

@@ -19,6 +19,7 @@ pub(crate) enum Code {
     InstanceMetadataError,
     InstanceNotFound,
     InstanceError,
+    ServerError,
     ApiDeprecated,
 }
 
@@ -33,6 +34,7 @@ impl Code {
             Code::InstanceMetadataError => 21002,
             Code::InstanceNotFound => 21003,
             Code::InstanceError => 21004,
+            Code::ServerError => 30000,
             Code::ApiDeprecated => 40000,
         }
     }
@@ -47,6 +49,7 @@ impl Code {
             Code::InstanceMetadataError => "instance metadata error",
             Code::InstanceNotFound => "instance not found",
             Code::InstanceError => "instance error",
+            Code::ServerError => "server error",
             Code::ApiDeprecated => "API deprecated.",
         }
     }
