@@ -45,7 +45,7 @@
 //! | v3 register, renew (`heartBeat=true`), deregister (3.1, 3.2) | `POST`/`DELETE /nacos/v3/client/ns/instance` | `{"code":0,"message":"success","data":"ok"}` |
 //! | v3 list (3.1, 3.2) | `GET /nacos/v3/client/ns/instance/list` | `{"code":0,…,"data":[instances]}` |
 //! | v3 login (3.1, 3.2) | `POST /nacos/v3/auth/user/login` | the V1 login's JSON, and `Authorization: Bearer <token>` |
-//! | v3 admin (3.1, 3.2; token needed) | `GET`/`PUT /nacos/v3/admin/ns/instance`, `GET /nacos/v3/admin/ns/service/list` | the envelope |
+//! | v3 admin (3.1, 3.2; token needed) | `POST`/`DELETE`/`GET`/`PUT /nacos/v3/admin/ns/instance`, `GET /nacos/v3/admin/ns/instance/list`, `GET /nacos/v3/admin/ns/service/list` | the envelope |
 //! | v3 server state (3.1, 3.2) | `GET /nacos/v3/admin/core/state` | `{"code":0,…,"data":{"version",…}}` |
 //! | web console (every line) | `GET /nacos/` (`/nacos` redirects there) | the page; its calls are under `/nacos/console-api/` |
 //!

@@ -537,6 +537,21 @@ impl Registry {
         ip: &str,
         port: u16,
     ) -> Result<Instance, Refusal> {
+        self.read(namespace, grouped, |service, state| {
+            let record = state
+                .record(cluster, ip, port)
+                .ok_or(Refusal::InstanceNotFound)?;
+            Ok(service.instance(cluster, ip, port, record))
+        })
+    }
+
+    /// `read` of a visible service's state, under its lock; `ServiceNotFound` for any other.
+    fn read<R>(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        read: impl FnOnce(&Service, &crate::service::ServiceState) -> Result<R, Refusal>,
+    ) -> Result<R, Refusal> {
         let service = self
             .find(namespace, grouped)
             .ok_or(Refusal::ServiceNotFound)?;
@@ -544,10 +559,29 @@ impl Registry {
         if state.removed || !state.visible() {
             return Err(Refusal::ServiceNotFound);
         }
-        let record = state
-            .record(cluster, ip, port)
-            .ok_or(Refusal::InstanceNotFound)?;
-        Ok(service.instance(cluster, ip, port, record))
+        read(&service, &state)
+    }
+
+    /// Every instance of one cluster, disabled and unhealthy ones included (the v3 admin
+    /// list, official `CatalogServiceV2Impl.listInstances`): refused when the service or the
+    /// cluster is unknown.
+    pub(crate) fn cluster_instances(
+        &self,
+        namespace: &str,
+        grouped: &str,
+        cluster: &str,
+    ) -> Result<Vec<Instance>, Refusal> {
+        self.read(namespace, grouped, |service, state| {
+            let instances: Vec<Instance> = state
+                .records()
+                .filter(|(c, ..)| *c == cluster)
+                .map(|(c, ip, port, r)| service.instance(c, ip, port, r))
+                .collect();
+            if instances.is_empty() {
+                return Err(Refusal::InstanceNotFound);
+            }
+            Ok(instances)
+        })
     }
 
     /// The list answer (JSON), and records `subscriber` for pushes when given.

@@ -596,6 +596,93 @@ fn v3_admin_api_needs_a_token() {
     }
 }
 
+/// The v3 admin instance register, list and deregister (`InstanceControllerV3`): a token
+/// needed; the list names one cluster (DEFAULT when blank), holds disabled instances too,
+/// filters by `healthyOnly`, and answers an unknown service or cluster with 404 and code 30000
+/// (`CatalogServiceV2Impl.listInstances` throws a `NacosException` of code 404).
+#[test]
+fn v3_admin_instance_register_list_and_deregister() {
+    for version in [NacosVersion::V3_1, NacosVersion::V3_2] {
+        let api = line(version);
+        let at = |ip: &'static str, cluster: &'static str| {
+            vec![
+                ("serviceName", "svc"),
+                ("ip", ip),
+                ("port", "80"),
+                ("clusterName", cluster),
+            ]
+        };
+        assert_eq!(
+            api.call("POST", ADMIN_INSTANCE, &at("10.0.0.1", "c1")).0,
+            403
+        );
+        let token = v3_token(&api);
+        let ok = json!({"code": 0, "message": "success", "data": "ok"});
+        for (ip, cluster, enabled, healthy) in [
+            ("10.0.0.1", "c1", "true", "true"),
+            ("10.0.0.2", "c1", "false", "true"),
+            ("10.0.0.3", "c1", "true", "false"),
+            ("10.0.0.4", "DEFAULT", "true", "true"),
+        ] {
+            let mut register = with(&at(ip, cluster), "accessToken", &token);
+            register.extend([
+                ("enabled", enabled),
+                ("healthy", healthy),
+                ("ephemeral", "false"),
+            ]);
+            assert_eq!(api.json("POST", ADMIN_INSTANCE, &register), ok, "{version}");
+        }
+        let list = |extra: &[(&'static str, &'static str)]| {
+            let mut params = vec![("serviceName", "svc"), ("accessToken", token.as_str())];
+            params.extend_from_slice(extra);
+            let answer = api.json("GET", ADMIN_LIST, &params);
+            assert_eq!(answer["code"], 0, "{answer}");
+            let mut ips: Vec<String> = answer["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["ip"].as_str().unwrap().to_owned())
+                .collect();
+            ips.sort();
+            ips
+        };
+        assert_eq!(list(&[]), ["10.0.0.4"], "DEFAULT when no cluster is named");
+        assert_eq!(
+            list(&[("clusterName", "c1")]),
+            ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+            "disabled and unhealthy ones too"
+        );
+        assert_eq!(
+            list(&[("clusterName", "c1"), ("healthyOnly", "true")]),
+            ["10.0.0.1", "10.0.0.2"]
+        );
+        for (service, cluster, text) in [
+            ("svc", "nowhere", "cluster nowhere is not found!"),
+            (
+                "nothing",
+                "c1",
+                "service DEFAULT_GROUP@@nothing is not found!",
+            ),
+        ] {
+            let params = [
+                ("serviceName", service),
+                ("clusterName", cluster),
+                ("accessToken", token.as_str()),
+            ];
+            let (status, body) = api.call("GET", ADMIN_LIST, &params);
+            assert_eq!(status, 404, "{body}");
+            assert_eq!(
+                parse(&body),
+                json!({"code": 30000, "message": "server error", "data": text})
+            );
+        }
+        let mut deregister = with(&at("10.0.0.2", "c1"), "accessToken", &token);
+        deregister.push(("ephemeral", "false"));
+        assert_eq!(api.json("DELETE", ADMIN_INSTANCE, &deregister), ok);
+        assert_eq!(list(&[("clusterName", "c1")]), ["10.0.0.1", "10.0.0.3"]);
+    }
+}
+
 /// The older lines report their version on the V1 console state, and serve no v3 path.
 #[test]
 fn older_lines_report_their_version() {
@@ -613,6 +700,7 @@ fn older_lines_report_their_version() {
 
 const ADMIN_INSTANCE: &str = "/nacos/v3/admin/ns/instance";
 const ADMIN_SERVICES: &str = "/nacos/v3/admin/ns/service/list";
+const ADMIN_LIST: &str = "/nacos/v3/admin/ns/instance/list";
 
 /// `params` and one more.
 fn with<'a>(

@@ -1,5 +1,5 @@
-//! The v3 admin API this server serves: instance detail and update
-//! (`/nacos/v3/admin/ns/instance`), the service list (`/nacos/v3/admin/ns/service/list`) and
+//! The v3 admin API this server serves: instance register, deregister, detail and update
+//! (`/nacos/v3/admin/ns/instance`), the instance list (`…/instance/list`), the service list (`/nacos/v3/admin/ns/service/list`) and
 //! the server state (`/nacos/v3/admin/core/state`). All but the state need a token.
 
 use serde::Serialize;
@@ -29,6 +29,41 @@ pub(crate) fn instance(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
             at.cluster, at.service
         ))),
     }
+}
+
+/// `GET /nacos/v3/admin/ns/instance/list`: every instance of one cluster (`clusterName`,
+/// DEFAULT when blank), disabled ones included, healthy ones alone with `healthyOnly=true`;
+/// 404 with code 30000 for an unknown service or cluster, as official `NacosException`s of
+/// code 404 are answered.
+pub(crate) fn list(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
+    let version = cx.version;
+    let (namespace, service) = form::service(version, p)?;
+    let cluster = p.cluster().map_err(|e| form::invalid(version, e))?;
+    let healthy_only = p
+        .bool("healthyOnly", false)
+        .map_err(|e| form::invalid(version, e))?;
+    match cx
+        .registry
+        .cluster_instances(&namespace, &service, &cluster)
+    {
+        Ok(mut instances) => {
+            instances.retain(|i| i.healthy || !healthy_only);
+            Ok(envelope::success(instances))
+        }
+        Err(Missing::ServiceNotFound) => Err(server_error(
+            404,
+            format!("service {service} is not found!"),
+        )),
+        Err(_) => Err(server_error(
+            404,
+            format!("cluster {cluster} is not found!"),
+        )),
+    }
+}
+
+/// A `NacosException` as the v3 API answers it: its status, code 30000, its text as data.
+fn server_error(status: u16, detail: String) -> Refusal {
+    form::refuse(envelope::failure(status, Code::ServerError, Some(detail)))
 }
 
 fn not_found(detail: String) -> Refusal {

@@ -35,6 +35,14 @@ pub(crate) fn register(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
             Beat::Unknown => envelope::failure(200, Code::InstanceNotFound, None),
         });
     }
+    register_instance(cx, p)
+}
+
+/// Registers the instance the parameters name (the client register without `heartBeat`, and
+/// the admin register).
+pub(crate) fn register_instance(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
+    let version = cx.version;
+    let at = form::instance(version, p)?;
     let weight = weight(version, p)?;
     let bool_param = |name: &str| p.bool(name, true).map_err(|e| form::invalid(version, e));
     let reg = Registration {

@@ -1,5 +1,6 @@
 //! The Nacos 3.x API: the v3 client API (register, renew, deregister, list), the v3 login, and
-//! part of the v3 admin API (instance detail and update, the service list, the server state);
+//! part of the v3 admin API (instance register, deregister, detail, update and list, the
+//! service list, the server state);
 //! answers in the v3 envelope (`envelope`).
 
 mod admin;
@@ -26,6 +27,12 @@ pub(crate) enum Call {
     Login,
     /// `GET /nacos/v3/admin/ns/instance`.
     AdminInstance,
+    /// `POST /nacos/v3/admin/ns/instance`.
+    AdminRegister,
+    /// `DELETE /nacos/v3/admin/ns/instance`.
+    AdminDeregister,
+    /// `GET /nacos/v3/admin/ns/instance/list`.
+    AdminList,
     /// `PUT /nacos/v3/admin/ns/instance`.
     AdminUpdate,
     /// `GET /nacos/v3/admin/ns/service/list`.
@@ -49,9 +56,13 @@ impl Call {
             }
             "/nacos/v3/client/ns/instance/list" => &[("GET", Call::List)],
             "/nacos/v3/auth/user/login" => &[("POST", Call::Login)],
-            "/nacos/v3/admin/ns/instance" => {
-                &[("GET", Call::AdminInstance), ("PUT", Call::AdminUpdate)]
-            }
+            "/nacos/v3/admin/ns/instance" => &[
+                ("GET", Call::AdminInstance),
+                ("PUT", Call::AdminUpdate),
+                ("POST", Call::AdminRegister),
+                ("DELETE", Call::AdminDeregister),
+            ],
+            "/nacos/v3/admin/ns/instance/list" => &[("GET", Call::AdminList)],
             "/nacos/v3/admin/ns/service/list" => &[("GET", Call::AdminServices)],
             "/nacos/v3/admin/core/state" => &[("GET", Call::State)],
             "/nacos/v3/admin/core/state/liveness" | "/nacos/v3/admin/core/state/readiness" => {
@@ -75,7 +86,12 @@ impl Call {
     pub(crate) fn is_admin(self) -> bool {
         matches!(
             self,
-            Call::AdminInstance | Call::AdminUpdate | Call::AdminServices
+            Call::AdminInstance
+                | Call::AdminUpdate
+                | Call::AdminRegister
+                | Call::AdminDeregister
+                | Call::AdminList
+                | Call::AdminServices
         )
     }
 }
@@ -89,6 +105,10 @@ pub(crate) fn handle(cx: &Context, call: Call, p: &Params) -> Reply {
         Call::Login => login::login(cx, p),
         Call::AdminInstance => admin::instance(cx, p),
         Call::AdminUpdate => admin::update(cx, p),
+        // The admin register and deregister are the client API's, without the renew.
+        Call::AdminRegister => client::register_instance(cx, p),
+        Call::AdminDeregister => client::deregister(cx, p),
+        Call::AdminList => admin::list(cx, p),
         Call::AdminServices => admin::services(cx, p),
         Call::State => Ok(admin::state(cx)),
         Call::Alive => Ok(envelope::success("ok")),

@@ -2,16 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::beat_info::BeatInfo;
 use crate::calls::params::{check_instance, FirstError, InstanceKey};
 use crate::calls::register::Registration;
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::wire::operation::Operation;
-use crate::wire::transport::{Call, Method};
-use crate::wire::v1::BEAT_PATH;
 
 /// One beat. A full beat carries the instance (weight, metadata), from which a server that
 /// lost it can register it again; a light one (`light`, when the server allows it) names only
@@ -47,53 +43,6 @@ impl BeatRequest {
             light: false,
         }
     }
-
-    /// `serviceName` goes grouped (`group@@svc`) both outside and inside the beat: with a plain
-    /// name, Nacos 2.x refreshes the DEFAULT_GROUP service instead and the instance flaps.
-    pub(crate) fn call(&self) -> Call {
-        let service = &self.instance.service;
-        let grouped = service.grouped_name();
-        let mut call = Call::new(Method::Put, BEAT_PATH)
-            .param("serviceName", &grouped)
-            .param("groupName", &service.group_name);
-        if let Some(ns) = &service.namespace_id {
-            call = call.param("namespaceId", ns);
-        }
-        // The instance is named in the query for full beats too: rnacos reads the cluster only
-        // from `clusterName` and would otherwise move the instance to DEFAULT on every beat.
-        call = call
-            .param("ip", &self.instance.ip)
-            .param("port", self.instance.port.to_string())
-            .param("clusterName", &self.instance.cluster_name);
-        if self.light {
-            return call;
-        }
-        let body = BeatBody {
-            service_name: &grouped,
-            ip: &self.instance.ip,
-            port: self.instance.port,
-            weight: self.weight,
-            ephemeral: self.ephemeral,
-            cluster: &self.instance.cluster_name,
-            metadata: &self.metadata,
-        };
-        // Strings, numbers and a map of strings always serialize; the fallback only keeps this
-        // free of panics.
-        call.param("beat", serde_json::to_string(&body).unwrap_or_default())
-    }
-}
-
-/// The `beat` parameter: the instance, as the servers' beat info reads it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BeatBody<'a> {
-    service_name: &'a str,
-    ip: &'a str,
-    port: u16,
-    weight: f64,
-    ephemeral: bool,
-    cluster: &'a str,
-    metadata: &'a BTreeMap<String, String>,
 }
 
 impl ClientInner {
@@ -172,6 +121,8 @@ impl<'a> SendHeartbeat<'a> {
 mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
+    use crate::wire::transport::Method;
+    use crate::wire::v1;
 
     fn beat() -> BeatRequest {
         let mut service = ServiceKey::new(Some("ns".into()), "svc".into());
@@ -186,7 +137,7 @@ mod tests {
 
     #[test]
     fn groups_the_service_name_inside_and_out_and_names_the_instance() {
-        let call = beat().call();
+        let call = v1::beat(&beat());
         assert_eq!(call.method(), Method::Put);
         assert_eq!(call.get("serviceName"), Some("G1@@svc"));
         assert_eq!(call.get("groupName"), Some("G1"));
@@ -205,7 +156,7 @@ mod tests {
     fn a_light_beat_names_only_the_instance() {
         let mut b = beat();
         b.light = true;
-        let call = b.call();
+        let call = v1::beat(&b);
         assert_eq!(call.get("beat"), None);
         assert_eq!(call.get("ip"), Some("10.0.0.1"));
         assert_eq!(call.get("port"), Some("8080"));

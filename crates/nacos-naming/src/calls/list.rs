@@ -6,8 +6,6 @@ use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::service_info::ServiceInfo;
 use crate::wire::operation::Operation;
-use crate::wire::transport::{Call, Method};
-use crate::wire::v1::LIST_PATH;
 
 /// One list query. `udp_port` and `client_ip` ask official servers to push changes of the
 /// service to that UDP address (subscribers set them; plain calls leave them `None`).
@@ -30,25 +28,6 @@ impl ListQuery {
             udp_port: None,
             client_ip: None,
         }
-    }
-
-    /// `healthyOnly` is always sent: rnacos takes a missing one as `true`, official servers as
-    /// `false`.
-    pub(crate) fn call(&self) -> Call {
-        let mut call = self
-            .service
-            .write(Call::new(Method::Get, LIST_PATH))
-            .param("healthyOnly", self.healthy_only.to_string());
-        if !self.clusters.is_empty() {
-            call = call.param("clusters", self.clusters.join(","));
-        }
-        if let Some(port) = self.udp_port {
-            call = call.param("udpPort", port.to_string());
-        }
-        if let Some(ip) = &self.client_ip {
-            call = call.param("clientIP", ip);
-        }
-        call
     }
 
     /// Decodes a list answer. It describes the service asked for, whatever name the server
@@ -168,6 +147,7 @@ impl<'a> ListInstances<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::v1;
 
     fn query() -> ListQuery {
         let mut service = ServiceKey::new(Some("ns".into()), "svc".into());
@@ -177,7 +157,7 @@ mod tests {
 
     #[test]
     fn always_sends_healthy_only_and_only_the_filters_given() {
-        let call = query().call();
+        let call = v1::list(&query());
         assert_eq!(call.get("healthyOnly"), Some("false"));
         assert_eq!(call.get("groupName"), Some("G"));
         assert_eq!(call.get("namespaceId"), Some("ns"));
@@ -189,7 +169,7 @@ mod tests {
         q.healthy_only = true;
         q.udp_port = Some(5353);
         q.client_ip = Some("10.0.0.9".into());
-        let call = q.call();
+        let call = v1::list(&q);
         assert_eq!(call.get("clusters"), Some("a,b"));
         assert_eq!(call.get("healthyOnly"), Some("true"));
         assert_eq!(call.get("udpPort"), Some("5353"));

@@ -204,7 +204,7 @@ mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
     use crate::wire::transport::{Call, Method};
-    use crate::wire::v1::INSTANCE_PATH;
+    use crate::wire::v1::{self, INSTANCE_PATH};
 
     fn modification() -> Modification {
         Modification {
@@ -259,7 +259,7 @@ mod tests {
         let r = m.merge(None);
         assert_eq!(r.weight, 0.0);
         assert!(!r.enabled && r.ephemeral && r.metadata.is_empty());
-        let call = r.write(Call::new(Method::Put, INSTANCE_PATH));
+        let call = v1::registration(Call::new(Method::Put, INSTANCE_PATH), &r);
         assert_eq!(call.get("metadata"), Some("{}"));
         assert_eq!(call.get("healthy"), None);
     }

@@ -1,4 +1,4 @@
-//! What every call names (a service, an instance) and how values are written on the wire.
+//! What every call names (a service, an instance), and the first invalid argument of a call.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +6,6 @@ use crate::calls::validate;
 use crate::error::Error;
 use crate::instance::{DEFAULT_CLUSTER, DEFAULT_GROUP};
 use crate::service_info::{grouped_name, GROUP_SEPARATOR};
-use crate::wire::transport::Call;
 
 /// A service: its namespace (`None`: the server's default, `public`), group and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,17 +37,6 @@ impl ServiceKey {
             .split_once(GROUP_SEPARATOR)
             .unwrap_or((&self.group_name, &self.service_name))
     }
-
-    /// `serviceName`, `groupName` and, unless it is the default, `namespaceId`.
-    pub(crate) fn write(&self, call: Call) -> Call {
-        let call = call
-            .param("serviceName", &self.service_name)
-            .param("groupName", &self.group_name);
-        match &self.namespace_id {
-            Some(ns) => call.param("namespaceId", ns),
-            None => call,
-        }
-    }
 }
 
 /// One instance of a service: identified by ip, port and cluster, never by a server's
@@ -71,32 +59,6 @@ impl InstanceKey {
             cluster_name: DEFAULT_CLUSTER.to_owned(),
         }
     }
-
-    /// The service's parameters, then `ip`, `port` and `clusterName`.
-    pub(crate) fn write(&self, call: Call) -> Call {
-        self.service
-            .write(call)
-            .param("ip", &self.ip)
-            .param("port", self.port.to_string())
-            .param("clusterName", &self.cluster_name)
-    }
-}
-
-/// A weight as servers parse it and as released clients write it: `1.0`, `1.5`, never `1`
-/// and never an exponent.
-pub(crate) fn weight_param(weight: f64) -> String {
-    let s = weight.to_string();
-    if s.contains('.') {
-        s
-    } else {
-        s + ".0"
-    }
-}
-
-/// Metadata as the JSON object string servers expect.
-pub(crate) fn metadata_param(metadata: &BTreeMap<String, String>) -> String {
-    // A map of strings always serializes; the fallback only keeps this free of panics.
-    serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Collects string-like pairs into metadata, refusing empty keys.
@@ -160,16 +122,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::wire::transport::Method;
-
-    #[test]
-    fn writes_weights_as_floats() {
-        assert_eq!(weight_param(1.0), "1.0");
-        assert_eq!(weight_param(0.0), "0.0");
-        assert_eq!(weight_param(1.5), "1.5");
-        assert_eq!(weight_param(10_000.0), "10000.0");
-        assert_eq!(weight_param(0.000_000_1), "0.0000001");
-    }
 
     #[test]
     fn metadata_from_any_pairs() {
@@ -179,7 +131,6 @@ mod tests {
             .collect();
         assert_eq!(collect_metadata(&map).unwrap(), from_array);
         assert_eq!(collect_metadata(map).unwrap(), from_array);
-        assert_eq!(metadata_param(&from_array), r#"{"a":"1","b":"2"}"#);
         assert!(matches!(
             collect_metadata([("", "x")]),
             Err(Error::InvalidParam {
@@ -187,6 +138,16 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn names_the_group_a_grouped_name_gives() {
+        let mut key = ServiceKey::new(None, "svc".into());
+        key.group_name = "G".into();
+        assert_eq!(key.grouped_name(), "G@@svc");
+        assert_eq!(key.group_and_name(), ("G", "svc"));
+        key.service_name = "H@@other".into();
+        assert_eq!(key.group_and_name(), ("H", "other"));
     }
 
     #[test]
@@ -200,32 +161,5 @@ mod tests {
             errors.into_result(),
             Err(Error::InvalidParam { param: "port", .. })
         ));
-    }
-
-    #[test]
-    fn writes_the_instance_and_its_service() {
-        let mut key = InstanceKey::new(
-            ServiceKey::new(Some("ns".into()), "svc".into()),
-            "h".into(),
-            9,
-        );
-        key.service.group_name = "G".into();
-        let call = key.write(Call::new(Method::Get, "/p"));
-        for (k, v) in [
-            ("serviceName", "svc"),
-            ("groupName", "G"),
-            ("namespaceId", "ns"),
-            ("ip", "h"),
-            ("port", "9"),
-            ("clusterName", "DEFAULT"),
-        ] {
-            assert_eq!(call.get(k), Some(v), "{k}");
-        }
-        assert_eq!(key.service.grouped_name(), "G@@svc");
-        assert_eq!(key.service.group_and_name(), ("G", "svc"));
-        key.service.service_name = "H@@other".into();
-        assert_eq!(key.service.group_and_name(), ("H", "other"));
-        let public = ServiceKey::new(None, "svc".into()).write(Call::new(Method::Get, "/p"));
-        assert_eq!(public.get("namespaceId"), None);
     }
 }

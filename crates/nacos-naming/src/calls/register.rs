@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::calls::params::{check_instance, metadata_param, weight_param, FirstError, InstanceKey};
+use crate::calls::params::{check_instance, FirstError, InstanceKey};
 use crate::client::{ClientInner, NamingClient};
 use crate::error::Error;
 use crate::wire::operation::Operation;
-use crate::wire::transport::Call;
 
 /// Everything a registration says about an instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,19 +29,6 @@ impl Registration {
             ephemeral: true,
             metadata: BTreeMap::new(),
         }
-    }
-
-    /// The parameters a registration and an update share. `enabled` goes twice: official
-    /// servers read `enabled` and fall back to `enable` (what released clients send), rnacos
-    /// reads only `enabled`.
-    pub(crate) fn write(&self, call: Call) -> Call {
-        self.instance
-            .write(call)
-            .param("weight", weight_param(self.weight))
-            .param("enable", self.enabled.to_string())
-            .param("enabled", self.enabled.to_string())
-            .param("ephemeral", self.ephemeral.to_string())
-            .param("metadata", metadata_param(&self.metadata))
     }
 }
 
@@ -198,8 +184,8 @@ impl<'a> RegisterInstance<'a> {
 mod tests {
     use super::*;
     use crate::calls::params::ServiceKey;
-    use crate::wire::transport::Method;
-    use crate::wire::v1::INSTANCE_PATH;
+    use crate::wire::transport::{Call, Method};
+    use crate::wire::v1::{self, INSTANCE_PATH};
 
     fn client() -> NamingClient {
         // Port 1: nothing listens, so a request that got out would fail with Error::Request.
@@ -330,7 +316,7 @@ mod tests {
         ));
         r.metadata.insert("version".into(), "1.0".into());
         r.enabled = false;
-        let call = r.write(Call::new(Method::Post, INSTANCE_PATH));
+        let call = v1::registration(Call::new(Method::Post, INSTANCE_PATH), &r);
         for (k, v) in [
             ("serviceName", "svc"),
             ("groupName", "DEFAULT_GROUP"),

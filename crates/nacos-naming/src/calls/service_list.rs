@@ -8,8 +8,6 @@ use crate::error::Error;
 use crate::instance::DEFAULT_GROUP;
 use crate::wire::lenient;
 use crate::wire::operation::Operation;
-use crate::wire::transport::{Call, Method};
-use crate::wire::v1::SERVICE_LIST_PATH;
 
 /// One page of service names, as answered by `/nacos/v1/ns/service/list`.
 ///
@@ -66,20 +64,6 @@ pub(crate) struct ServicesQuery {
     pub(crate) page_size: u32,
 }
 
-impl ServicesQuery {
-    /// The V1 request.
-    pub(crate) fn call(&self) -> Call {
-        let call = Call::new(Method::Get, SERVICE_LIST_PATH)
-            .param("pageNo", self.page_no.to_string())
-            .param("pageSize", self.page_size.to_string())
-            .param("groupName", &self.group_name);
-        match &self.namespace_id {
-            Some(ns) => call.param("namespaceId", ns),
-            None => call,
-        }
-    }
-}
-
 impl ListServices<'_> {
     crate::calls::builder_setters::string_setters! {
         /// The group whose services to list.
@@ -120,8 +104,8 @@ impl ListServices<'_> {
     }
 
     #[cfg(test)]
-    fn call(&self) -> Call {
-        self.query.call()
+    fn call(&self) -> crate::wire::transport::Call {
+        crate::wire::v1::services(&self.query)
     }
 
     /// Lists the page.

@@ -14,3 +14,4 @@ pub(crate) mod signature;
 pub(crate) mod transport;
 pub(crate) mod v1;
 pub(crate) mod v3;
+pub(crate) mod values;

@@ -88,6 +88,14 @@ impl Call {
         self
     }
 
+    /// Adds `namespaceId` unless it is the server's default (`None`).
+    pub(crate) fn namespace(self, namespace_id: Option<&String>) -> Call {
+        match namespace_id {
+            Some(ns) => self.param("namespaceId", ns),
+            None => self,
+        }
+    }
+
     /// Adds a form body field.
     pub(crate) fn form(mut self, name: &'static str, value: impl Into<String>) -> Call {
         self.form.push((name, value.into()));

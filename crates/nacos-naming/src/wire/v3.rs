@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::beat_info::{BeatInfo, BEAT_OK, BEAT_RESOURCE_NOT_FOUND};
 use crate::calls::heartbeat_request::BeatRequest;
 use crate::calls::list::ListQuery;
-use crate::calls::params::{metadata_param, weight_param, InstanceKey, ServiceKey};
+use crate::calls::params::{InstanceKey, ServiceKey};
 use crate::calls::register::Registration;
 use crate::calls::service_list::{ServiceList, ServicesQuery};
 use crate::error::Error;
@@ -25,6 +25,7 @@ use crate::service_info::ServiceInfo;
 use crate::wire::lenient;
 use crate::wire::operation::Operation;
 use crate::wire::transport::{Call, Method};
+use crate::wire::values::{metadata_param, weight_param};
 
 /// Register and renew (`POST`), deregister (`DELETE`).
 pub(crate) const INSTANCE_PATH: &str = "/nacos/v3/client/ns/instance";
@@ -89,10 +90,7 @@ pub(crate) fn request(
                 .param("pageNo", query.page_no.to_string())
                 .param("pageSize", query.page_size.to_string())
                 .param("groupNameParam", &query.group_name);
-            match &query.namespace_id {
-                Some(ns) => call.param("namespaceId", ns),
-                None => call,
-            }
+            call.namespace(query.namespace_id.as_ref())
         }
         Operation::ListServices(_) => return Err(Refusal::NoServiceList),
     })
@@ -127,10 +125,7 @@ impl Refusal {
 fn service_params(call: Call, service: &ServiceKey) -> Call {
     let (group, name) = service.group_and_name();
     let call = call.param("serviceName", name).param("groupName", group);
-    match &service.namespace_id {
-        Some(ns) => call.param("namespaceId", ns),
-        None => call,
-    }
+    call.namespace(service.namespace_id.as_ref())
 }
 
 fn instance_params(call: Call, instance: &InstanceKey) -> Call {
