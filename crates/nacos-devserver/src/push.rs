@@ -132,7 +132,7 @@ async fn push_service(
 ) {
     for (addr, clusters) in registry.subscribers(service) {
         let (data, last_ref_time) = {
-            let mut state = service.lock();
+            let state = service.lock();
             if state.removed {
                 return;
             }
@@ -141,7 +141,7 @@ async fn push_service(
                 healthy_only: false,
                 cache_millis: PUSH_CACHE_MILLIS,
             };
-            (service.render(&mut state, query), state.last_ref_time())
+            service.render(state, query)
         };
         let Some(packet) = packet(&data, last_ref_time) else {
             log::warn!(

@@ -617,7 +617,7 @@ impl Registry {
                 // It may have created the service: its cleanup comes no sooner than this.
                 self.schedule(now, EMPTY_SERVICE_TTL);
             }
-            return service.render(&mut state, query);
+            return service.render(state, query).0;
         }
     }
 

@@ -2,11 +2,14 @@
 //! answers rendered from them.
 //!
 //! Everything here runs under the service's own lock, so a service never waits on another.
+//! A list answer is built outside it: under the lock it only takes a snapshot of shared
+//! handles (`Arc`s, one per instance), so a large service's rendering holds up neither its
+//! writers nor the health checks.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
@@ -17,10 +20,12 @@ use crate::version::Identity;
 /// Instance or service metadata.
 pub(crate) type Metadata = BTreeMap<String, String>;
 
-/// Instances of one cluster, by `(ip, port)`; ordered so answers are stable.
-type Cluster = BTreeMap<Address, Record>;
+/// Instances of one cluster, by `(ip, port)`; ordered so answers are stable. Shared handles,
+/// so that a snapshot for rendering costs a count increment per instance, not a copy; a
+/// change while a snapshot is out copies that one record (`Arc::make_mut`).
+type Cluster = BTreeMap<Address, Arc<Record>>;
 /// `(ip, port)`.
-type Address = (Box<str>, u16);
+type Address = (Arc<str>, u16);
 
 /// How many differently filtered list answers a service keeps rendered.
 const MAX_RENDERS: usize = 8;
@@ -248,9 +253,15 @@ impl Service {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The list answer for `query`. The JSON is rendered once per change and filter and then
-    /// shared; only `lastRefTime`, the time of the answer, is filled in each time.
-    pub(crate) fn render(&self, state: &mut ServiceState, query: ListQuery<'_>) -> Bytes {
+    /// The list answer for `query` and its `lastRefTime`. The JSON is rendered once per change
+    /// and filter and then shared; only `lastRefTime`, the time of the answer, is filled in
+    /// each time. A render takes a snapshot under `state` and lets the lock go while it builds
+    /// the JSON.
+    pub(crate) fn render(
+        &self,
+        mut state: MutexGuard<'_, ServiceState>,
+        query: ListQuery<'_>,
+    ) -> (Bytes, i64) {
         let stamp = state.stamp(crate::registry::wall_ms());
         let hit = state
             .renders
@@ -261,60 +272,72 @@ impl Service {
                     && *cache_millis == query.cache_millis
             });
         if let Some((_, rendered)) = hit {
-            return rendered.with_stamp(stamp);
+            return (rendered.with_stamp(stamp), stamp);
         }
-        let mut info = self.service_info(state, query);
+        let generation = state.generation;
+        let snapshot = state.snapshot(query);
+        drop(state);
+
+        let mut info = self.service_info_of(snapshot, query);
         info.last_ref_time = STAMP_PLACEHOLDER;
         // Serializing plain strings, numbers and maps cannot fail.
         let rendered = Rendered::new(serde_json::to_vec(&info).unwrap_or_default());
         let answer = rendered.with_stamp(stamp);
+        self.keep(generation, query, rendered);
+        (answer, stamp)
+    }
+
+    /// Caches a rendered answer of the state at `generation`, unless something changed since
+    /// (a newer answer must not be shadowed), the filter is unusual or the answer too large.
+    fn keep(&self, generation: u64, query: ListQuery<'_>, rendered: Rendered) {
         let size = rendered.len();
-        if query.clusters.len() <= MAX_CACHED_FILTER && size <= MAX_RENDER_BYTES {
-            let mut kept: usize = state.renders.iter().map(|(_, r)| r.len()).sum();
-            while !state.renders.is_empty()
-                && (state.renders.len() >= MAX_RENDERS || kept + size > MAX_RENDER_BYTES)
-            {
-                kept -= state.renders.remove(0).1.len();
-            }
-            let key = (
-                query.clusters.to_owned(),
-                query.healthy_only,
-                query.cache_millis,
-            );
-            state.renders.push((key, rendered));
+        if query.clusters.len() > MAX_CACHED_FILTER || size > MAX_RENDER_BYTES {
+            return;
         }
-        answer
+        let mut state = self.lock();
+        if state.generation != generation {
+            return;
+        }
+        let mut kept: usize = state.renders.iter().map(|(_, r)| r.len()).sum();
+        while !state.renders.is_empty()
+            && (state.renders.len() >= MAX_RENDERS || kept + size > MAX_RENDER_BYTES)
+        {
+            kept -= state.renders.remove(0).1.len();
+        }
+        let key = (
+            query.clusters.to_owned(),
+            query.healthy_only,
+            query.cache_millis,
+        );
+        state.renders.push((key, rendered));
     }
 
     /// The list answer as a value: enabled instances of the selected clusters, the protection
     /// threshold applied as official 2.x does.
     pub(crate) fn service_info(&self, state: &ServiceState, query: ListQuery<'_>) -> ServiceInfo {
-        let wanted: Vec<&str> = query
-            .clusters
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        let selected: Vec<(&str, &Address, &Record)> = state
-            .clusters
-            .iter()
-            .filter(|(name, _)| wanted.is_empty() || wanted.contains(&&***name))
-            .flat_map(|(name, cluster)| cluster.iter().map(move |(k, r)| (&**name, k, r)))
-            .filter(|(_, _, r)| r.enabled)
-            .collect();
+        self.service_info_of(state.snapshot(query), query)
+    }
+
+    fn service_info_of(&self, snapshot: Snapshot, query: ListQuery<'_>) -> ServiceInfo {
+        let Snapshot {
+            selected,
+            protect_threshold,
+            last_ref_time,
+            checksum,
+        } = snapshot;
         let healthy = selected.iter().filter(|(_, _, r)| r.healthy).count();
         // Official servers compare with `<=`: with the default threshold 0 a service whose
         // instances are all unhealthy is answered with all of them, marked healthy.
         let protect = !selected.is_empty()
-            && (healthy as f64 / selected.len() as f64) <= f64::from(state.protect_threshold);
+            && (healthy as f64 / selected.len() as f64) <= f64::from(protect_threshold);
         let mut info = ServiceInfo::new(self.name(), self.group());
         info.clusters = query.clusters.to_owned();
         info.cache_millis = query.cache_millis;
-        info.last_ref_time = state.last_ref_time;
-        info.checksum = state.checksum_text();
+        info.last_ref_time = last_ref_time;
+        info.checksum = checksum;
         info.reach_protection_threshold = protect;
         info.hosts = selected
-            .into_iter()
+            .iter()
             .filter(|(_, _, r)| protect || !query.healthy_only || r.healthy)
             .map(|(cluster, (ip, port), r)| {
                 let mut instance = self.instance(cluster, ip, *port, r);
@@ -388,6 +411,15 @@ fn preserved(metadata: &CompactMetadata, key: &str) -> Option<u64> {
     metadata.get(at)?.1.trim().parse().ok()
 }
 
+/// What a list answer is built from, taken under the lock: the enabled instances of the
+/// selected clusters as shared handles, and the service fields the answer carries.
+pub(crate) struct Snapshot {
+    selected: Vec<(Arc<str>, Address, Arc<Record>)>,
+    protect_threshold: f32,
+    last_ref_time: i64,
+    checksum: String,
+}
+
 /// The mutable part of a service, behind its lock.
 #[derive(Debug, Default)]
 pub(crate) struct ServiceState {
@@ -403,6 +435,9 @@ pub(crate) struct ServiceState {
     checksum: u128,
     last_ref_time: i64,
     renders: Vec<((String, bool, u64), Rendered)>,
+    /// Counts changes that invalidate rendered answers: a render finished after one is not
+    /// kept.
+    generation: u64,
     /// Who is pushed this service's changes.
     pub(crate) subscribers: Subscribers,
     /// The instance set changed since the last `settle`.
@@ -431,11 +466,6 @@ impl ServiceState {
         self.count
     }
 
-    /// The `lastRefTime` of the last answer (epoch ms).
-    pub(crate) fn last_ref_time(&self) -> i64 {
-        self.last_ref_time
-    }
-
     /// The `lastRefTime` of an answer given now: the time of the answer, never lower than an
     /// earlier answer's, and above every answer given before the last change.
     fn stamp(&mut self, wall_ms: i64) -> i64 {
@@ -453,6 +483,35 @@ impl ServiceState {
         self.defined || self.count > 0
     }
 
+    /// The enabled instances of the clusters `query` names (all when empty), as shared handles.
+    fn snapshot(&self, query: ListQuery<'_>) -> Snapshot {
+        let wanted: Vec<&str> = query
+            .clusters
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let mut selected = Vec::new();
+        for (name, cluster) in &self.clusters {
+            if !wanted.is_empty() && !wanted.contains(&&**name) {
+                continue;
+            }
+            let name: Arc<str> = Arc::from(&**name);
+            selected.extend(
+                cluster
+                    .iter()
+                    .filter(|(_, r)| r.enabled)
+                    .map(|(address, r)| (name.clone(), address.clone(), r.clone())),
+            );
+        }
+        Snapshot {
+            selected,
+            protect_threshold: self.protect_threshold,
+            last_ref_time: self.last_ref_time,
+            checksum: self.checksum_text(),
+        }
+    }
+
     /// Names of the clusters that hold instances.
     pub(crate) fn cluster_names(&self) -> impl Iterator<Item = &str> {
         self.clusters.keys().map(|k| &**k)
@@ -463,13 +522,16 @@ impl ServiceState {
         self.clusters.iter().flat_map(|(c, cluster)| {
             cluster
                 .iter()
-                .map(move |((ip, port), r)| (&**c, &**ip, *port, r))
+                .map(move |((ip, port), r)| (&**c, &**ip, *port, &**r))
         })
     }
 
     /// One instance.
     pub(crate) fn record(&self, cluster: &str, ip: &str, port: u16) -> Option<&Record> {
-        self.clusters.get(cluster)?.get(&(Box::from(ip), port))
+        self.clusters
+            .get(cluster)?
+            .get(&(Arc::from(ip), port))
+            .map(|r| &**r)
     }
 
     /// Where the instance a call names lives, under `identity`: with `PerCluster` in `cluster`
@@ -483,8 +545,8 @@ impl ServiceState {
         port: u16,
         ephemeral: Option<bool>,
     ) -> Option<Box<str>> {
-        let key = (Box::from(ip), port);
-        let fits = |r: &Record| ephemeral.is_none_or(|e| r.ephemeral == e);
+        let key = (Arc::from(ip), port);
+        let fits = |r: &Arc<Record>| ephemeral.is_none_or(|e| r.ephemeral == e);
         if let Some((name, instances)) = self.clusters.get_key_value(cluster) {
             if identity == Identity::PerCluster || instances.get(&key).is_some_and(fits) {
                 return instances.contains_key(&key).then(|| name.clone());
@@ -562,7 +624,8 @@ impl ServiceState {
                 .entry(reg.cluster.as_str().into())
                 .or_default(),
         };
-        match cluster.entry((reg.ip.into_boxed_str(), reg.port)) {
+        let record = Arc::new(record);
+        match cluster.entry((Arc::from(reg.ip), reg.port)) {
             Entry::Occupied(mut slot) => {
                 let old = slot.insert(record);
                 if !old.same_content(slot.get()) {
@@ -611,7 +674,7 @@ impl ServiceState {
         let Some(instances) = self.clusters.get_mut(cluster) else {
             return false;
         };
-        let Some(old) = instances.remove(&(Box::from(ip), port)) else {
+        let Some(old) = instances.remove(&(Arc::from(ip), port)) else {
             return false;
         };
         if instances.is_empty() {
@@ -640,10 +703,11 @@ impl ServiceState {
         let Some(r) = self
             .clusters
             .get_mut(cluster)
-            .and_then(|c| c.get_mut(&(Box::from(ip), port)))
+            .and_then(|c| c.get_mut(&(Arc::from(ip), port)))
         else {
             return false;
         };
+        let r = Arc::make_mut(r);
         let old_hash = record_hash(cluster, ip, port, r);
         let before = r.clone();
         let modified = Settings {
@@ -699,13 +763,14 @@ impl ServiceState {
         let Some(r) = self
             .clusters
             .get_mut(cluster)
-            .and_then(|c| c.get_mut(&(Box::from(ip), port)))
+            .and_then(|c| c.get_mut(&(Arc::from(ip), port)))
         else {
             return Beat::Unknown;
         };
         let interval = preserved(&r.metadata, BEAT_INTERVAL_KEY);
         // Persistent instances are not kept alive by beats (official servers probe them).
         if r.ephemeral {
+            let r = Arc::make_mut(r);
             let silent_ms = now.saturating_sub(r.last_beat);
             r.last_beat = now;
             if !r.healthy {
@@ -763,7 +828,7 @@ impl ServiceState {
                 let mut lapse = |kind| {
                     lapses.push(Lapse {
                         cluster: cluster_name.clone(),
-                        ip: ip.clone(),
+                        ip: Box::from(&**ip),
                         port: *port,
                         kind,
                         silent_ms: age,
@@ -779,6 +844,7 @@ impl ServiceState {
                 if r.healthy && age >= health {
                     lapse(LapseKind::Unhealthy);
                     let old_hash = record_hash(cluster_name, ip, *port, r);
+                    let r = Arc::make_mut(r);
                     r.healthy = false;
                     let new_hash = record_hash(cluster_name, ip, *port, r);
                     *checksum = checksum.wrapping_sub(old_hash).wrapping_add(new_hash);
@@ -810,6 +876,7 @@ impl ServiceState {
             return false;
         }
         self.renders.clear();
+        self.generation += 1;
         self.last_ref_time = wall_ms.max(self.last_ref_time.saturating_add(1));
         true
     }
@@ -818,6 +885,7 @@ impl ServiceState {
     /// for the threshold, which changes what lists show.
     pub(crate) fn definition_changed(&mut self) {
         self.renders.clear();
+        self.generation += 1;
         self.persist_changed = true;
     }
 
@@ -846,4 +914,75 @@ fn record_hash(cluster: &str, ip: &str, port: u16, r: &Record) -> u128 {
         *half = h.finish();
     }
     (u128::from(halves[0]) << 64) | u128::from(halves[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(ip: &str, weight: f64) -> Registration {
+        Registration {
+            cluster: "DEFAULT".into(),
+            ip: ip.into(),
+            port: 80,
+            weight,
+            healthy: true,
+            enabled: true,
+            ephemeral: true,
+            metadata: Metadata::new(),
+        }
+    }
+
+    const ALL: ListQuery<'static> = ListQuery {
+        clusters: "",
+        healthy_only: false,
+        cache_millis: 0,
+    };
+
+    /// A snapshot taken for rendering is not changed by writes made while it is out, and the
+    /// writes do not wait for it.
+    #[test]
+    fn a_snapshot_keeps_what_it_saw_while_writes_go_on() {
+        let service = Service::new("public", "DEFAULT_GROUP@@svc");
+        let mut state = service.lock();
+        state.register(registration("10.0.0.1", 1.0), 0, Identity::PerAddress);
+        let snapshot = state.snapshot(ALL);
+
+        state.register(registration("10.0.0.1", 5.0), 1, Identity::PerAddress);
+        state.register(registration("10.0.0.2", 1.0), 1, Identity::PerAddress);
+        state.beat(Identity::PerAddress, "DEFAULT", "10.0.0.1", 80, 2);
+        drop(state);
+
+        let info = service.service_info_of(snapshot, ALL);
+        assert_eq!(info.hosts.len(), 1);
+        assert_eq!(info.hosts[0].weight, 1.0);
+        let now = service.service_info(&service.lock(), ALL);
+        assert_eq!(now.hosts.len(), 2);
+    }
+
+    /// A render whose snapshot predates a change is answered but not kept: the next list
+    /// renders the new state.
+    #[test]
+    fn a_render_overtaken_by_a_change_is_not_cached() {
+        let service = Service::new("public", "DEFAULT_GROUP@@svc");
+        let mut state = service.lock();
+        state.register(registration("10.0.0.1", 1.0), 0, Identity::PerAddress);
+        state.settle(0, 1);
+        let started = state.generation;
+        drop(state);
+        let stale = Rendered::new(b"{\"hosts\":[]}".to_vec());
+
+        let mut state = service.lock();
+        state.register(registration("10.0.0.2", 1.0), 1, Identity::PerAddress);
+        assert!(state.settle(1, 2));
+        drop(state);
+        service.keep(started, ALL, stale.clone());
+        assert!(service.lock().renders.is_empty(), "a stale answer was kept");
+
+        let current = service.lock().generation;
+        service.keep(current, ALL, stale);
+        assert_eq!(service.lock().renders.len(), 1);
+        let (answer, _) = service.render(service.lock(), ALL);
+        assert_eq!(&answer[..], b"{\"hosts\":[]}", "the kept answer is served");
+    }
 }
