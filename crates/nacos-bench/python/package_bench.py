@@ -140,16 +140,25 @@ def latency(python, args, client, label, changes):
             if port > 19010:
                 raise RuntimeError("%s subscriber never announced an instance" % label)
         latencies = []
+        missed = 0
         for k in range(changes):
             port = 20000 + k
             start = time.time()
             client.add_naming_instance(service, "10.9.0.1", port)
             seen = subscriber.wait(port, 30)
             if seen is None:
-                raise RuntimeError("%s subscriber missed port %d" % (label, port))
+                # nacos-sdk-python 1.0.0 stops polling for good after one failed poll: a
+                # change it never reports is counted, not waited for again.
+                print("%s subscriber missed port %d" % (label, port), file=sys.stderr)
+                missed += 1
+                continue
             latencies.append((seen - start) * 1000.0)
-        return {"changes": changes, "p50_ms": percentile(latencies, 50),
-                "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+        if not latencies:
+            nan = float("nan")
+            return {"changes": 0, "missed": missed, "p50_ms": nan, "p99_ms": nan, "max_ms": nan}
+        return {"changes": len(latencies), "missed": missed,
+                "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+                "max_ms": max(latencies)}
     finally:
         subscriber.close()
 
@@ -197,6 +206,7 @@ def main():
         ("change-to-listener p50 (ms)", "%.1f", lambda r: r["notify"]["p50_ms"]),
         ("change-to-listener p99 (ms)", "%.1f", lambda r: r["notify"]["p99_ms"]),
         ("changes timed", "%d", lambda r: r["notify"]["changes"]),
+        ("changes never reported", "%d", lambda r: r["notify"]["missed"]),
     ]
     width = max(len(r[0]) for r in rows)
     print("%-*s  %22s  %16s" % (width, "", sides[0][0], sides[1][0]))
@@ -207,8 +217,9 @@ def main():
     print("list calls/s: %.1fx nacos-sdk-python 1.0.0 (goal >= 10x: %s)"
           % (ratio, "met" if ratio >= 10 else "MISSED"))
     p99 = new["notify"]["p99_ms"]
+    met = p99 <= 20 and new["notify"]["missed"] == 0
     print("change-to-listener p99 with push: %.1f ms (goal <= 20 ms: %s)"
-          % (p99, "met" if p99 <= 20 else "MISSED"))
+          % (p99, "met" if met else "MISSED"))
     print("heartbeats: %d of %d healthy with %d threads (nacos-sdk-python 1.0.0: %d of %d "
           "with %d threads)" % (new["beats"]["healthy"], args.instances, new["beats"]["threads"],
                                 old["beats"]["healthy"], args.old_instances,

@@ -42,6 +42,11 @@ pub struct Args {
     /// read.
     #[arg(long, default_value_t = 2)]
     beat_rounds: u32,
+    /// The devserver's expire timeout in seconds (its health timeout is half of it): long
+    /// enough that no instance expires while a million are being registered and beaten
+    /// (rnacos's own timeouts, 15 s and 30 s, cannot be set).
+    #[arg(long, default_value_t = 600)]
+    devserver_expire_secs: u64,
     /// Leave out the memory phase.
     #[arg(long)]
     skip_memory: bool,
@@ -105,10 +110,13 @@ pub fn run(args: Args) -> Result<()> {
         args.clients, args.rounds, args.seconds
     );
     let start_devserver = || -> Result<Box<dyn Server>> {
-        Ok(Box::new(DevServerProcess::start(
-            &binary,
-            &DevServerOptions::default(),
-        )?))
+        let expire = Duration::from_secs(args.devserver_expire_secs);
+        let options = DevServerOptions {
+            health_timeout: Some(expire / 2),
+            expire_timeout: Some(expire),
+            ..DevServerOptions::default()
+        };
+        Ok(Box::new(DevServerProcess::start(&binary, &options)?))
     };
     let start_rnacos = || -> Result<Box<dyn Server>> { Ok(Box::new(RnacosProcess::start()?)) };
     let starters: [&dyn Fn() -> Result<Box<dyn Server>>; 2] = [&start_devserver, &start_rnacos];

@@ -8,6 +8,7 @@ use crate::calls::validate;
 use crate::client::NamingClient;
 use crate::error::Error;
 use crate::instance::Instance;
+use crate::instance::DEFAULT_GROUP;
 use crate::live::held::{HeldList, KeyRef};
 use crate::live::subscription::canonical_clusters;
 use crate::random;
@@ -33,12 +34,14 @@ impl NamingClient {
         &self,
         service_name: impl Into<String>,
     ) -> SelectInstance<'_> {
-        let service = self.service(service_name.into());
+        let service_name = service_name.into();
         let mut errors = FirstError::default();
-        errors.check(validate::service_name(&service.service_name));
+        errors.check(validate::service_name(&service_name));
         SelectInstance {
             client: self,
-            service,
+            service_name,
+            group_name: None,
+            namespace_id: None,
             clusters: Vec::new(),
             errors,
         }
@@ -50,7 +53,13 @@ impl NamingClient {
 #[derive(Debug)]
 pub struct SelectInstance<'a> {
     client: &'a NamingClient,
-    service: ServiceKey,
+    // The parts of a service key, with the defaults left unfilled: a pick from a held list
+    // then allocates nothing but what the caller passed in.
+    service_name: String,
+    /// `None`: `DEFAULT_GROUP`.
+    group_name: Option<String>,
+    /// `None`: the client's namespace.
+    namespace_id: Option<String>,
     clusters: Vec<String>,
     errors: FirstError,
 }
@@ -64,12 +73,18 @@ impl SelectInstance<'_> {
         clusters;
     }
 
-    crate::calls::builder_setters::service_setters! {
-        service;
+    crate::calls::builder_setters::string_setters! {
         /// The group of the service; must not contain `@@`.
-        group_name;
+        ///
+        /// Defaults to `DEFAULT_GROUP`.
+        group_name / set_group_name => group_name = Some
+    }
+
+    crate::calls::builder_setters::string_setters! {
         /// The namespace of the service, for this call only.
-        namespace_id;
+        ///
+        /// Defaults to the client's namespace.
+        namespace_id / set_namespace_id => namespace_id = Some
     }
 
     /// Picks one instance.
@@ -84,27 +99,37 @@ impl SelectInstance<'_> {
     /// [`Error::NoInstanceAvailable`] when no instance qualifies; [`Error::InvalidParam`] for
     /// the first invalid argument; otherwise the errors of
     /// [`list_naming_instance`](NamingClient::list_naming_instance).
-    pub fn send(self) -> Result<Arc<Instance>, Error> {
-        self.errors.into_result()?;
+    pub fn send(mut self) -> Result<Arc<Instance>, Error> {
+        std::mem::take(&mut self.errors).into_result()?;
         let clusters = canonical_clusters(&self.clusters);
+        let inner = &self.client.inner;
+        let namespace = self.namespace_id.as_deref().or(inner.namespace());
+        let group = self.group_name.as_deref().unwrap_or(DEFAULT_GROUP);
         let key = KeyRef {
-            namespace: self.service.namespace_id.as_deref(),
-            group: &self.service.group_name,
-            service: &self.service.service_name,
+            namespace,
+            group,
+            service: &self.service_name,
             clusters: &clusters,
         };
-        let subscriber = &self.client.inner.background().subscriber;
-        let picked = match subscriber.with_held(key, |list| list.pick(random::unit()).cloned()) {
-            Some(picked) => picked,
-            None => {
-                let mut query = ListQuery::new(self.service.clone());
-                query.clusters = self.clusters;
-                let service = self.client.inner.list(&query)?;
-                HeldList::new(service.hosts).pick(random::unit()).cloned()
-            }
-        };
-        picked.ok_or_else(|| Error::NoInstanceAvailable {
-            service: self.service.grouped_name(),
-        })
+        let subscriber = &inner.background().subscriber;
+        if let Some(picked) = subscriber.with_held(key, |list| list.pick(random::unit()).cloned()) {
+            return picked.ok_or_else(|| self.nothing_to_pick());
+        }
+        let mut service = ServiceKey::new(namespace.map(str::to_owned), self.service_name.clone());
+        service.group_name = group.to_owned();
+        let mut query = ListQuery::new(service);
+        query.clusters = self.clusters.clone();
+        let listed = inner.list(&query)?;
+        HeldList::new(listed.hosts)
+            .pick(random::unit())
+            .cloned()
+            .ok_or_else(|| self.nothing_to_pick())
+    }
+
+    fn nothing_to_pick(&self) -> Error {
+        let group = self.group_name.as_deref().unwrap_or(DEFAULT_GROUP);
+        Error::NoInstanceAvailable {
+            service: crate::service_info::grouped_name(group, &self.service_name),
+        }
     }
 }

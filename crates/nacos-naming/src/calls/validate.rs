@@ -12,13 +12,24 @@ pub(crate) fn service_name(name: &str) -> Result<(), Error> {
     if name.trim().is_empty() {
         return Err(Error::invalid("service_name", "must not be blank"));
     }
-    if name.chars().any(char::is_control) {
+    if has_control(name) {
         return Err(Error::invalid(
             "service_name",
             "must not contain control characters",
         ));
     }
     Ok(())
+}
+
+/// Whether `text` holds a control character. Names are nearly always ASCII, checked a byte at a
+/// time; only other text is decoded (C1 controls are two bytes in UTF-8). Every pick validates
+/// its service name, so this is on the hot path.
+fn has_control(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b.is_ascii_control())
+    } else {
+        text.chars().any(char::is_control)
+    }
 }
 
 pub(crate) fn group_name(group: &str) -> Result<(), Error> {

@@ -64,10 +64,14 @@ pub(crate) fn qualifies(instance: &Instance) -> bool {
     instance.healthy && instance.enabled && instance.weight.is_finite() && instance.weight > 0.0
 }
 
+/// Held lists by subscription, hashed with foldhash: the keys are the application's own
+/// subscriptions, so a fast hash without resistance to chosen keys is enough.
+type ListMap = HashMap<SubscriptionKey, Arc<HeldList>, foldhash::fast::RandomState>;
+
 /// The held lists of one client's subscriptions.
 #[derive(Default)]
 pub(crate) struct HeldLists {
-    lists: ArcSwap<HashMap<SubscriptionKey, Arc<HeldList>>>,
+    lists: ArcSwap<ListMap>,
 }
 
 impl HeldLists {
@@ -82,7 +86,7 @@ impl HeldLists {
     pub(crate) fn set(&self, key: &SubscriptionKey, list: Option<HeldList>) {
         let list = list.map(Arc::new);
         self.lists.rcu(|lists| {
-            let mut lists = HashMap::clone(lists);
+            let mut lists = ListMap::clone(lists);
             match &list {
                 Some(list) => lists.insert(key.clone(), list.clone()),
                 None => lists.remove(key),

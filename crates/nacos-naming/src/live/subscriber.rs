@@ -10,8 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-
 use crate::error::Error;
 use crate::live::disk_cache::DiskCache;
 use crate::live::held::{HeldList, HeldLists, KeyRef};
@@ -45,8 +43,10 @@ pub(crate) struct Subscriber {
     push: Option<Arc<PushSocket>>,
     next_id: AtomicU64,
     running: Mutex<Option<Running>>,
-    /// The running registry's held lists, for picks that must not wait for `running`'s lock.
-    held: ArcSwapOption<HeldLists>,
+    /// The held lists every registry this subscriber runs writes to, for picks that must not
+    /// wait for `running`'s lock: one shared map for the subscriber's life, so a pick loads one
+    /// snapshot, not a registry and then its map. Cleared when the registry stops.
+    held: Arc<HeldLists>,
 }
 
 /// One start of the threads, until the next stop.
@@ -64,7 +64,7 @@ impl Subscriber {
             push: push.map(Arc::new),
             next_id: AtomicU64::new(1),
             running: Mutex::new(None),
-            held: ArcSwapOption::empty(),
+            held: Arc::default(),
         }
     }
 
@@ -92,7 +92,6 @@ impl Subscriber {
         let mut running = self.lock();
         if running.is_none() {
             let started = self.start(source(), servers())?;
-            self.held.store(Some(started.registry.held_lists()));
             *running = Some(started);
         }
         let registry = &running.as_ref().expect("just started").registry;
@@ -106,11 +105,14 @@ impl Subscriber {
     }
 
     fn start(&self, source: Arc<dyn ListSource>, servers: Vec<IpAddr>) -> Result<Running, Error> {
-        let registry = Arc::new(Registry::new(
-            self.config.policy.clone(),
-            self.config.notify_threads,
-            self.config.cache.clone(),
-        ));
+        let registry = Arc::new(
+            Registry::new(
+                self.config.policy.clone(),
+                self.config.notify_threads,
+                self.config.cache.clone(),
+            )
+            .holding_lists_in(self.held.clone()),
+        );
         let poll = poller::spawn(registry.clone(), source)?;
         let push = match &self.push {
             None => None,
@@ -154,7 +156,7 @@ impl Subscriber {
         key: KeyRef<'_>,
         f: impl FnOnce(&HeldList) -> R,
     ) -> Option<R> {
-        self.held.load().as_ref()?.with(key, f)
+        self.held.with(key, f)
     }
 
     /// Drops every subscription and stops the threads, waiting at most `timeout` for
@@ -163,7 +165,7 @@ impl Subscriber {
         let Some(running) = self.lock().take() else {
             return Vec::new();
         };
-        self.held.store(None);
+        self.held.clear();
         let mut stuck = running.registry.stop(timeout);
         let mut workers = vec![running.poll];
         if let Some((receiver, worker)) = running.push {

@@ -72,8 +72,12 @@ impl SubscriptionKey {
 
 /// Sorted, without duplicates or blanks, comma-separated: how the same set is always written.
 pub(crate) fn canonical_clusters<S: AsRef<str>>(clusters: impl IntoIterator<Item = S>) -> String {
+    let mut clusters = clusters.into_iter().peekable();
+    // The common case, every cluster, allocates nothing (a pick calls this each time).
+    if clusters.peek().is_none() {
+        return String::new();
+    }
     let mut list: Vec<String> = clusters
-        .into_iter()
         .flat_map(|c| {
             c.as_ref()
                 .split(',')
@@ -204,9 +208,11 @@ impl Registry {
         }
     }
 
-    /// The held lists prepared for picks, read without this registry's lock.
-    pub(crate) fn held_lists(&self) -> Arc<HeldLists> {
-        self.held_lists.clone()
+    /// Prepares the lists for picks in `lists` (which the owner reads without this registry's
+    /// lock) instead of a map of its own.
+    pub(crate) fn holding_lists_in(mut self, lists: Arc<HeldLists>) -> Registry {
+        self.held_lists = lists;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
