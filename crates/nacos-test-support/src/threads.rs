@@ -67,10 +67,11 @@ mod tests {
             .name("tsupport-probe".into())
             .spawn(move || parked.recv())
             .unwrap();
-        assert_eq!(
-            running_threads("tsupport-probe"),
-            Some(vec!["tsupport-probe".to_owned()])
-        );
+        // A new thread takes its name when it first runs, which may be after `spawn` returns.
+        assert!(crate::wait_until(
+            std::time::Duration::from_secs(10),
+            || { running_threads("tsupport-probe") == Some(vec!["tsupport-probe".to_owned()]) }
+        ));
         release.send(()).unwrap();
         thread.join().unwrap().unwrap();
         assert_eq!(running_threads("tsupport-probe"), Some(vec![]));
