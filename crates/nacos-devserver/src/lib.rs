@@ -98,6 +98,7 @@ pub mod fuzzing;
 mod handlers;
 mod health;
 mod http;
+mod list_cache;
 mod observe;
 mod params;
 mod push;

@@ -45,6 +45,10 @@ struct Cli {
     /// together; a body that would need more is answered 503.
     #[arg(long, default_value_t = 64 << 20)]
     max_body_memory: usize,
+    /// Bytes of rendered list answers kept, all services together; past it the least recently
+    /// used are dropped and rendered again when asked for.
+    #[arg(long, default_value_t = 128 << 20)]
+    max_list_cache_memory: usize,
     /// Do not push changes over UDP to clients that list with `udpPort`.
     #[arg(long)]
     no_push: bool,
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .max_connections(cli.max_connections)
         .request_timeout(cli.request_timeout)
         .max_body_memory(cli.max_body_memory)
+        .max_list_cache_memory(cli.max_list_cache_memory)
         .push(!cli.no_push)
         .push_to_client_ip(cli.push_to_client_ip)
         .nacos_version(cli.nacos_version);

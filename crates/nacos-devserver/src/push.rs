@@ -141,7 +141,7 @@ async fn push_service(
                 healthy_only: false,
                 cache_millis: PUSH_CACHE_MILLIS,
             };
-            service.render(state, query)
+            service.render(state, query, registry.list_cache())
         };
         let Some(packet) = packet(&data, last_ref_time) else {
             log::warn!(

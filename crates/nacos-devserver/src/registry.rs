@@ -17,6 +17,7 @@ use nacos_naming::Instance;
 
 use tokio::sync::Notify;
 
+use crate::list_cache::{ListCache, DEFAULT_LIST_CACHE_MEMORY};
 use crate::observe::{Census, Metrics};
 use crate::service::{
     Beat, ListQuery, Metadata, Modification, Registration, Service, EXPIRE_TIMEOUT_KEY,
@@ -126,6 +127,8 @@ pub(crate) struct Registry {
     push_limits: Arc<Limits>,
     /// Requests and pushes counted for `/nacos/actuator/prometheus`.
     metrics: Metrics,
+    /// The rendered list answers of all services, within one budget.
+    list_cache: ListCache,
 }
 
 /// What a health scan found.
@@ -155,6 +158,7 @@ impl Registry {
             scans: AtomicU64::new(0),
             push_limits: Limits::new(SUBSCRIPTIONS_PER_IP),
             metrics: Metrics::default(),
+            list_cache: ListCache::new(DEFAULT_LIST_CACHE_MEMORY),
         }
     }
 
@@ -198,6 +202,17 @@ impl Registry {
     pub(crate) fn subscriptions_per_ip(mut self, max: usize) -> Registry {
         self.push_limits = Limits::new(max);
         self
+    }
+
+    /// Bounds the bytes of rendered list answers kept, all services together.
+    pub(crate) fn list_cache_memory(mut self, bytes: usize) -> Registry {
+        self.list_cache = ListCache::new(bytes);
+        self
+    }
+
+    /// The rendered list answers of all services.
+    pub(crate) fn list_cache(&self) -> &ListCache {
+        &self.list_cache
     }
 
     /// Resolves when a change brought a deadline before the planned scan (see
@@ -617,7 +632,7 @@ impl Registry {
                 // It may have created the service: its cleanup comes no sooner than this.
                 self.schedule(now, EMPTY_SERVICE_TTL);
             }
-            return service.render(state, query).0;
+            return service.render(state, query, &self.list_cache).0;
         }
     }
 

@@ -131,6 +131,7 @@ pub struct DevServerBuilder {
     max_connections: usize,
     request_timeout: Duration,
     max_body_memory: usize,
+    list_cache_memory: usize,
 }
 
 impl Default for DevServerBuilder {
@@ -157,6 +158,7 @@ impl Default for DevServerBuilder {
             max_connections: 512,
             request_timeout: Duration::from_secs(30),
             max_body_memory: crate::body::DEFAULT_BUDGET,
+            list_cache_memory: crate::list_cache::DEFAULT_LIST_CACHE_MEMORY,
         }
     }
 }
@@ -183,6 +185,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("max_connections", &self.max_connections)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_memory", &self.max_body_memory)
+            .field("list_cache_memory", &self.list_cache_memory)
             .finish()
     }
 }
@@ -361,6 +364,18 @@ impl DevServerBuilder {
         self
     }
 
+    /// How many bytes of rendered list answers the server keeps, all services together. A list
+    /// answer is rendered once per change and filter and then served from memory; past this
+    /// budget the least recently used answers are dropped and rendered again when next asked
+    /// for. So many services, each listed with many cluster filters, cannot grow memory past
+    /// it. An answer larger than the budget is rendered for each call.
+    ///
+    /// Defaults to 128 MiB.
+    pub fn max_list_cache_memory(mut self, bytes: usize) -> Self {
+        self.list_cache_memory = bytes;
+        self
+    }
+
     /// Binds, loads the data directory, and starts serving; returns once the server accepts
     /// connections.
     ///
@@ -405,7 +420,8 @@ impl DevServerBuilder {
         };
         let registry = Arc::new(
             Registry::new(timings, self.version.identity(), on_change)
-                .subscriptions_per_ip(self.subscriptions_per_ip),
+                .subscriptions_per_ip(self.subscriptions_per_ip)
+                .list_cache_memory(self.list_cache_memory),
         );
         let loaded = records.len();
         registry.load(records);

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use nacos_naming::{Instance, ServiceInfo, GROUP_SEPARATOR};
 
+use crate::list_cache::ListCache;
 use crate::subscribers::Subscribers;
 use crate::version::Identity;
 
@@ -27,12 +28,6 @@ type Cluster = BTreeMap<Address, Arc<Record>>;
 /// `(ip, port)`.
 type Address = (Arc<str>, u16);
 
-/// How many differently filtered list answers a service keeps rendered.
-const MAX_RENDERS: usize = 8;
-/// How many bytes of rendered answers a service keeps: the cache is bounded by what it holds,
-/// not by a count of answers (ten answers of a 200,000-instance service are over 1 GB). An
-/// answer larger than this is rendered for each call and not kept.
-const MAX_RENDER_BYTES: usize = 32 << 20;
 /// Cluster filters longer than this are answered but not cached (they are not the common case).
 const MAX_CACHED_FILTER: usize = 256;
 
@@ -68,7 +63,7 @@ pub(crate) struct Rendered {
 }
 
 impl Rendered {
-    fn new(json: Vec<u8>) -> Rendered {
+    pub(crate) fn new(json: Vec<u8>) -> Rendered {
         let json = Bytes::from(json);
         let marker = format!("\"lastRefTime\":{STAMP_PLACEHOLDER}");
         match find_last(&json, marker.as_bytes()) {
@@ -85,12 +80,12 @@ impl Rendered {
     }
 
     /// Its size in bytes.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.head.len() + self.tail.len()
     }
 
     /// The answer with `stamp` as its `lastRefTime`.
-    fn with_stamp(&self, stamp: i64) -> Bytes {
+    pub(crate) fn with_stamp(&self, stamp: i64) -> Bytes {
         if self.tail.is_empty() {
             return self.head.clone();
         }
@@ -216,6 +211,8 @@ pub(crate) struct Service {
     /// `group@@name`.
     pub(crate) grouped: Box<str>,
     group_len: usize,
+    /// Names its answers in the [`ListCache`].
+    cache_id: u64,
     state: Mutex<ServiceState>,
 }
 
@@ -231,6 +228,7 @@ impl Service {
             namespace: namespace.into(),
             grouped: grouped.into(),
             group_len,
+            cache_id: ListCache::service_id(),
             state: Mutex::new(state),
         }
     }
@@ -254,27 +252,23 @@ impl Service {
     }
 
     /// The list answer for `query` and its `lastRefTime`. The JSON is rendered once per change
-    /// and filter and then shared; only `lastRefTime`, the time of the answer, is filled in
-    /// each time. A render takes a snapshot under `state` and lets the lock go while it builds
-    /// the JSON.
+    /// and filter and then shared through `cache`; only `lastRefTime`, the time of the answer,
+    /// is filled in each time. A render takes a snapshot under `state` and lets the lock go
+    /// while it builds the JSON.
     pub(crate) fn render(
         &self,
         mut state: MutexGuard<'_, ServiceState>,
         query: ListQuery<'_>,
+        cache: &ListCache,
     ) -> (Bytes, i64) {
         let stamp = state.stamp(crate::registry::wall_ms());
-        let hit = state
-            .renders
-            .iter()
-            .find(|((clusters, healthy_only, cache_millis), _)| {
-                clusters == query.clusters
-                    && *healthy_only == query.healthy_only
-                    && *cache_millis == query.cache_millis
-            });
-        if let Some((_, rendered)) = hit {
-            return (rendered.with_stamp(stamp), stamp);
-        }
         let generation = state.generation;
+        let cached = query.clusters.len() <= MAX_CACHED_FILTER;
+        if cached {
+            if let Some(rendered) = cache.get(self.cache_id, generation, query) {
+                return (rendered.with_stamp(stamp), stamp);
+            }
+        }
         let snapshot = state.snapshot(query);
         drop(state);
 
@@ -283,33 +277,18 @@ impl Service {
         // Serializing plain strings, numbers and maps cannot fail.
         let rendered = Rendered::new(serde_json::to_vec(&info).unwrap_or_default());
         let answer = rendered.with_stamp(stamp);
-        self.keep(generation, query, rendered);
+        if cached {
+            self.keep(generation, query, rendered, cache);
+        }
         (answer, stamp)
     }
 
-    /// Caches a rendered answer of the state at `generation`, unless something changed since
-    /// (a newer answer must not be shadowed), the filter is unusual or the answer too large.
-    fn keep(&self, generation: u64, query: ListQuery<'_>, rendered: Rendered) {
-        let size = rendered.len();
-        if query.clusters.len() > MAX_CACHED_FILTER || size > MAX_RENDER_BYTES {
-            return;
+    /// Caches a rendered answer of the state at `generation`, unless something changed since:
+    /// it could never be served, only take room.
+    fn keep(&self, generation: u64, query: ListQuery<'_>, rendered: Rendered, cache: &ListCache) {
+        if self.lock().generation == generation {
+            cache.keep(self.cache_id, generation, query, rendered);
         }
-        let mut state = self.lock();
-        if state.generation != generation {
-            return;
-        }
-        let mut kept: usize = state.renders.iter().map(|(_, r)| r.len()).sum();
-        while !state.renders.is_empty()
-            && (state.renders.len() >= MAX_RENDERS || kept + size > MAX_RENDER_BYTES)
-        {
-            kept -= state.renders.remove(0).1.len();
-        }
-        let key = (
-            query.clusters.to_owned(),
-            query.healthy_only,
-            query.cache_millis,
-        );
-        state.renders.push((key, rendered));
     }
 
     /// The list answer as a value: enabled instances of the selected clusters, the protection
@@ -434,9 +413,8 @@ pub(crate) struct ServiceState {
     /// Sum of the instances' content hashes: order-independent and updated in O(1) per change.
     checksum: u128,
     last_ref_time: i64,
-    renders: Vec<((String, bool, u64), Rendered)>,
-    /// Counts changes that invalidate rendered answers: a render finished after one is not
-    /// kept.
+    /// Counts changes that invalidate rendered answers: those of an older generation are not
+    /// served (see [`ListCache`]).
     generation: u64,
     /// Who is pushed this service's changes.
     pub(crate) subscribers: Subscribers,
@@ -875,7 +853,6 @@ impl ServiceState {
         if !std::mem::take(&mut self.changed) {
             return false;
         }
-        self.renders.clear();
         self.generation += 1;
         self.last_ref_time = wall_ms.max(self.last_ref_time.saturating_add(1));
         true
@@ -884,7 +861,6 @@ impl ServiceState {
     /// A change to the definition (not the instance set): cached answers stay valid except
     /// for the threshold, which changes what lists show.
     pub(crate) fn definition_changed(&mut self) {
-        self.renders.clear();
         self.generation += 1;
         self.persist_changed = true;
     }
@@ -976,13 +952,83 @@ mod tests {
         state.register(registration("10.0.0.2", 1.0), 1, Identity::PerAddress);
         assert!(state.settle(1, 2));
         drop(state);
-        service.keep(started, ALL, stale.clone());
-        assert!(service.lock().renders.is_empty(), "a stale answer was kept");
+        let cache = ListCache::new(1 << 20);
+        service.keep(started, ALL, stale.clone(), &cache);
+        assert_eq!(cache.len(), 0, "a stale answer was kept");
 
         let current = service.lock().generation;
-        service.keep(current, ALL, stale);
-        assert_eq!(service.lock().renders.len(), 1);
-        let (answer, _) = service.render(service.lock(), ALL);
+        service.keep(current, ALL, stale, &cache);
+        assert_eq!(cache.len(), 1);
+        let (answer, _) = service.render(service.lock(), ALL, &cache);
         assert_eq!(&answer[..], b"{\"hosts\":[]}", "the kept answer is served");
+    }
+
+    /// Many services, each listed with many filters, past a small budget: what the cache
+    /// counts stays within it, and every answer (from the cache or rendered again) shows the
+    /// service's current instances.
+    #[test]
+    fn many_services_and_filters_stay_within_one_budget() {
+        const BUDGET: usize = 16 << 10;
+        let cache = ListCache::new(BUDGET);
+        let services: Vec<Service> = (0..40)
+            .map(|i| Service::new("public", &format!("DEFAULT_GROUP@@svc{i}")))
+            .collect();
+        let filters = ["", "DEFAULT", "c1", "c1,DEFAULT", "c2"];
+        let ips = |service: &Service| -> Vec<String> {
+            let query = ListQuery {
+                clusters: "DEFAULT",
+                healthy_only: true,
+                cache_millis: 10_000,
+            };
+            let (answer, _) = service.render(service.lock(), query, &cache);
+            let info: ServiceInfo = serde_json::from_slice(&answer).unwrap();
+            assert_eq!(info.name, service.name());
+            info.hosts.into_iter().map(|h| h.ip).collect()
+        };
+        for round in 0..3u8 {
+            for (i, service) in services.iter().enumerate() {
+                let mut state = service.lock();
+                state.register(
+                    registration(&format!("10.{round}.0.{i}"), 1.0),
+                    0,
+                    Identity::PerAddress,
+                );
+                state.settle(0, i64::from(round) + 1);
+                drop(state);
+                for filter in filters {
+                    for healthy_only in [false, true] {
+                        let query = ListQuery {
+                            clusters: filter,
+                            healthy_only,
+                            cache_millis: 10_000,
+                        };
+                        let (answer, stamp) = service.render(service.lock(), query, &cache);
+                        let info: ServiceInfo = serde_json::from_slice(&answer).unwrap();
+                        assert_eq!(info.last_ref_time, stamp);
+                        let wanted =
+                            if filter.split(',').any(|c| c == "DEFAULT") || filter.is_empty() {
+                                usize::from(round) + 1
+                            } else {
+                                0
+                            };
+                        assert_eq!(info.hosts.len(), wanted, "{} {filter:?}", service.grouped);
+                        assert!(cache.bytes() <= BUDGET, "{} counted", cache.bytes());
+                    }
+                }
+            }
+        }
+        assert!(cache.len() > 1, "answers are kept");
+        assert!(
+            cache.len() < services.len() * filters.len() * 2,
+            "answers were let go"
+        );
+        // Answers kept or not, each service shows its own instances.
+        for (i, service) in services.iter().enumerate() {
+            let want: Vec<String> = (0..3).map(|round| format!("10.{round}.0.{i}")).collect();
+            let mut got = ips(service);
+            got.sort();
+            assert_eq!(got, want);
+            assert_eq!(ips(service), want, "the kept answer is the same");
+        }
     }
 }

@@ -172,3 +172,37 @@ fn picks_follow_the_subscribed_list_as_it_changes() {
         "a picked instance stays valid after its list is replaced"
     );
 }
+
+/// `send_with` lends the instance `send` would hand out, from a fresh list and from a
+/// subscription's, and runs nothing when no instance qualifies.
+#[test]
+fn send_with_lends_the_picked_instance() {
+    let server = DevServer::builder().start().unwrap();
+    let client = fast_client(&server.addr().to_string()).build().unwrap();
+    let service = unique("select-lend");
+    let address = || {
+        client
+            .select_one_healthy_instance(&service)
+            .send_with(|picked| picked.address())
+    };
+    let mut ran = false;
+    let none = client
+        .select_one_healthy_instance(&service)
+        .send_with(|_| ran = true);
+    assert!(
+        matches!(none, Err(Error::NoInstanceAvailable { .. })),
+        "{none:?}"
+    );
+    assert!(!ran, "nothing to lend, nothing run");
+
+    client
+        .add_naming_instance(&service, "10.7.0.4", 1)
+        .send()
+        .unwrap();
+    assert_eq!(address().unwrap(), "10.7.0.4:1", "from a fresh list");
+
+    let events = Events::subscribe(&client, &service, None);
+    events.nth(1);
+    drop(server);
+    assert_eq!(address().unwrap(), "10.7.0.4:1", "from the subscription");
+}

@@ -75,11 +75,18 @@ pub(crate) struct HeldLists {
 }
 
 impl HeldLists {
-    /// Runs `f` on the list held for `key`; `None` when the service is not subscribed that
-    /// way or no server has answered yet.
-    pub(crate) fn with<R>(&self, key: KeyRef<'_>, f: impl FnOnce(&HeldList) -> R) -> Option<R> {
+    /// Picks from the list held for `key` with `random` (see [`HeldList::pick`]) and lends the
+    /// instance to `lend`: `Ok(None)` when none qualifies, and `lend` given back when the
+    /// service is not subscribed that way or no server has answered yet.
+    pub(crate) fn pick<R, F>(&self, key: KeyRef<'_>, random: f64, lend: F) -> Result<Option<R>, F>
+    where
+        F: FnOnce(&Arc<Instance>) -> R,
+    {
         let lists = self.lists.load();
-        lists.get(&key as &dyn AsKeyRef).map(|list| f(list))
+        match lists.get(&key as &dyn AsKeyRef) {
+            Some(list) => Ok(list.pick(random).map(lend)),
+            None => Err(lend),
+        }
     }
 
     /// Holds `list` for `key` from now on (replacing what was held), or forgets `key`.
@@ -237,27 +244,28 @@ mod tests {
             service,
             clusters,
         };
-        let first_port = |k| lists.with(k, |l| l.pick(0.0).map(|i| i.port)).flatten();
+        let first_port = |k| lists.pick(k, 0.0, |i| i.port).ok().flatten();
         lists.set(&key("a", ""), Some(HeldList::new([host(1, 1.0)])));
         lists.set(&key("a", "c1"), Some(HeldList::new([host(2, 1.0)])));
         assert_eq!(first_port(by("a", "")), Some(1));
         assert_eq!(first_port(by("a", "c1")), Some(2));
-        assert!(lists.with(by("b", ""), |_| ()).is_none());
+        assert!(lists.pick(by("b", ""), 0.0, |_| ()).is_err());
         assert!(lists
-            .with(
+            .pick(
                 KeyRef {
                     namespace: None,
                     ..by("a", "")
                 },
+                0.0,
                 |_| ()
             )
-            .is_none());
+            .is_err());
 
         lists.set(&key("a", ""), Some(HeldList::new([host(3, 1.0)])));
         assert_eq!(first_port(by("a", "")), Some(3));
         lists.set(&key("a", ""), None);
-        assert!(lists.with(by("a", ""), |_| ()).is_none());
+        assert!(lists.pick(by("a", ""), 0.0, |_| ()).is_err());
         lists.clear();
-        assert!(lists.with(by("a", "c1"), |_| ()).is_none());
+        assert!(lists.pick(by("a", "c1"), 0.0, |_| ()).is_err());
     }
 }

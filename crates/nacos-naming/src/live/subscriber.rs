@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::instance::Instance;
 use crate::live::disk_cache::DiskCache;
-use crate::live::held::{HeldList, HeldLists, KeyRef};
+use crate::live::held::{HeldLists, KeyRef};
 use crate::live::notifier::Listener;
 use crate::live::poller::{self, ListSource};
 use crate::live::push_receiver::{PushReceiver, PushSocket};
@@ -149,14 +150,18 @@ impl Subscriber {
         self.lock().as_ref()?.registry.held(key)
     }
 
-    /// Runs `f` on the list held for `key`, prepared for picks, without taking a lock; `None`
-    /// when the service is not subscribed that way or no server has answered yet.
-    pub(crate) fn with_held<R>(
+    /// Picks from the list held for `key` without taking a lock and lends the instance to
+    /// `lend`; see [`HeldLists::pick`].
+    pub(crate) fn pick_held<R, F>(
         &self,
         key: KeyRef<'_>,
-        f: impl FnOnce(&HeldList) -> R,
-    ) -> Option<R> {
-        self.held.with(key, f)
+        random: f64,
+        lend: F,
+    ) -> Result<Option<R>, F>
+    where
+        F: FnOnce(&Arc<Instance>) -> R,
+    {
+        self.held.pick(key, random, lend)
     }
 
     /// Drops every subscription and stops the threads, waiting at most `timeout` for
