@@ -1,6 +1,7 @@
 //! The v3 admin API this server serves: instance register, deregister, detail and update
-//! (`/nacos/v3/admin/ns/instance`), the instance list (`…/instance/list`), the service list (`/nacos/v3/admin/ns/service/list`) and
-//! the server state (`/nacos/v3/admin/core/state`). All but the state need a token.
+//! (`/nacos/v3/admin/ns/instance`), the instance list (`…/instance/list`), the service list
+//! (`/nacos/v3/admin/ns/service/list`) and the server state (`/nacos/v3/admin/core/state`).
+//! All but the state need a token. The service calls are in `service_admin`.
 
 use serde::Serialize;
 
@@ -94,6 +95,11 @@ pub(crate) fn update(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
         .modify(&at.namespace, &at.service, &at.cluster, &at.ip, at.port, m)
     {
         Ok(persist) => Ok(envelope::success("ok").persisting(persist)),
+        Err(Missing::TooManyModifies) => Err(form::refuse(envelope::failure(
+            400,
+            Code::InstanceError,
+            Some(handlers::too_many_modifies(&at.service)),
+        ))),
         Err(_) => Err(form::refuse(envelope::failure(
             400,
             Code::InstanceError,
