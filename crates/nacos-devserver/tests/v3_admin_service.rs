@@ -332,3 +332,68 @@ fn the_definition_and_kind_persist() {
     let (status, body) = call(&api, &token, "POST", CLIENT_INSTANCE, &register);
     assert_eq!(status, 400, "still a persistent service: {body}");
 }
+
+/// The service list with `withInstances=true` shows each service's metadata and instances by
+/// cluster (official `pageListServiceDetail`), empty services included; without it, counts.
+#[test]
+fn the_service_list_with_instances() {
+    let (api, token) = server(NacosVersion::V3_2);
+    let create = orders(&[("protectThreshold", "0.5"), ("metadata", "tier=gold")]);
+    assert_eq!(call(&api, &token, "POST", SERVICE, &create), ok());
+    let empty = [("serviceName", "empty"), ("groupName", "G")];
+    assert_eq!(call(&api, &token, "POST", SERVICE, &empty), ok());
+    for (ip, cluster) in [("10.0.0.1", "c1"), ("10.0.0.2", "c2")] {
+        let register = orders(&[
+            ("ip", ip),
+            ("port", "80"),
+            ("clusterName", cluster),
+            ("ephemeral", "false"),
+        ]);
+        assert_eq!(call(&api, &token, "POST", CLIENT_INSTANCE, &register), ok());
+    }
+    let list = |extra: &[(&'static str, &'static str)]| {
+        let mut params = vec![("groupNameParam", "G")];
+        params.extend_from_slice(extra);
+        let (status, body) = call(
+            &api,
+            &token,
+            "GET",
+            "/nacos/v3/admin/ns/service/list",
+            &params,
+        );
+        assert_eq!((status, &body["code"]), (200, &json!(0)), "{body}");
+        body["data"].clone()
+    };
+
+    let page = list(&[("withInstances", "true"), ("ignoreEmptyService", "true")]);
+    assert_eq!(page["totalCount"], 2, "{page}");
+    let items = page["pageItems"].as_array().unwrap();
+    assert_eq!(items[0]["serviceName"], "empty");
+    assert_eq!(items[0]["clusterMap"], json!({}));
+    let orders = &items[1];
+    assert_eq!(orders["serviceName"], "orders");
+    assert_eq!(orders["groupName"], "G");
+    assert_eq!(orders["metadata"], json!({"tier": "gold"}));
+    assert_eq!(
+        orders["protectThreshold"], 0.0,
+        "not filled in, as official"
+    );
+    assert_eq!(orders["namespaceId"], Value::Null);
+    let hosts = |cluster: &str| orders["clusterMap"][cluster]["hosts"].clone();
+    assert_eq!(hosts("c1")[0]["ip"], "10.0.0.1");
+    assert_eq!(hosts("c2")[0]["ip"], "10.0.0.2");
+    assert_eq!(orders["clusterMap"]["c1"]["healthyCheckPort"], 80);
+
+    let page = list(&[("ignoreEmptyService", "true")]);
+    assert_eq!(page["totalCount"], 1);
+    let counts = &page["pageItems"][0];
+    assert_eq!(
+        (
+            &counts["name"],
+            &counts["ipCount"],
+            &counts["clusterCount"],
+            &counts["triggerFlag"]
+        ),
+        (&json!("orders"), &json!(2), &json!(2), &json!("false"))
+    );
+}
