@@ -144,6 +144,8 @@ mod tests {
             ),
             ("POST", "/nacos/v3/auth/user/login", [404, 404, 200, 200]),
             ("PUT", "/nacos/v3/client/ns/instance", [404, 404, 405, 405]),
+            ("DELETE", "/nacos/v3/admin/ns/service", [404, 404, 200, 200]),
+            ("PATCH", "/nacos/v3/admin/ns/service", [404, 404, 405, 405]),
         ];
         for (method, path, expected) in cases {
             let got = [V1_4, V2, V3_1, V3_2].map(|v| status(v, method, path));

@@ -267,10 +267,21 @@ pub(crate) fn modify(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
                 "service not found, namespace: {ns}, service: {service}"
             )))
         }
+        Err(Refusal::TooManyModifies) => Err(ApiError::bad_request(too_many_modifies(&service))),
         Err(_) => Err(ApiError::not_found(format!(
             "instance not exist: {ip}:{port} in cluster {cluster} of service {service}"
         ))),
     }
+}
+
+/// Why a modify was refused: the service keeps as many modifies of addresses without an
+/// instance as it may (a devserver bound; official servers keep any number).
+pub(crate) fn too_many_modifies(service: &str) -> String {
+    format!(
+        "service {service} keeps {} modifies beyond its instances already: modifies of \
+         addresses without an instance are refused until some go",
+        crate::service::MAX_MODIFIES_BEYOND_INSTANCES
+    )
 }
 
 /// `10.0.0.1:80`, `[::1]:80`: an instance in a log line.
@@ -390,9 +401,10 @@ fn beat_registration(beat: &str) -> Result<Registration, ApiError> {
 
 fn create_service(cx: &Context, p: &Params) -> Result<Reply, ApiError> {
     let (ns, service, threshold, metadata) = service_definition(p)?;
+    // Official 2.x creates a persistent service here (`ServiceController.create`).
     match cx
         .registry
-        .create_service(&ns, &service, threshold, metadata)
+        .create_service(&ns, &service, threshold, metadata, false)
     {
         Ok(persist) => Ok(Reply::ok().persisting(persist)),
         Err(_) => Err(ApiError::bad_request(format!(

@@ -81,7 +81,7 @@ mod tests {
         ));
         // A defined service is kept while empty: nothing at all is due once it is.
         registry
-            .create_service(NS, SVC, 0.0, Metadata::new())
+            .create_service(NS, SVC, 0.0, Metadata::new(), true)
             .unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -72,13 +72,19 @@
 //!   and address (its last 4 cluster filters), at most 4096 per IP address.
 //! - 1.4 identity: a modify of an unknown instance answers 404 and a deregister removes the
 //!   instance of its cluster whatever its `ephemeral` says.
-//! - 2.x and 3.x hold one kind of instance per service, fixed by its first registration and
-//!   kept until the emptied service is dropped (60 s), as official servers refuse the other
-//!   kind; a service created through the service API takes the kind of its first instance
-//!   (official servers make it ephemeral).
-//! - 2.x and 3.x identity: a modify naming a cluster the instance is not in changes nothing
-//!   (official servers keep it for a later move into that cluster); a modify is persisted
-//!   as part of the registration, not apart from it.
+//! - 2.x and 3.x hold one kind of instance per service, fixed by its first registration (or by
+//!   its creation through the service API: persistent, or ephemeral with the v3
+//!   `ephemeral=true`) and kept until the emptied service is dropped, as official servers
+//!   refuse the other kind. A service created through the service API is kept while empty
+//!   (official servers drop any service 60 s after its last instance, its definition 60 s
+//!   later).
+//! - 2.x and 3.x keep a modify for the `ip:port:cluster` it names, as official servers do, but
+//!   at most 1024 beyond the service's instances (more are refused with 400); only in memory
+//!   (a persistent instance's modified values are persisted as its own, so after a restart a
+//!   re-registration replaces them); dropped with the service, and 60 s after its instance
+//!   goes whatever the instance's kind (official servers keep a persistent instance's).
+//! - The service API takes no selector but `none` (official servers also take `label`, which
+//!   the devserver would not apply) and a protection threshold from 0 to 1 only.
 //! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`
 //!   (they are kept 60 s for their `lastRefTime`, then dropped).
 //! - Without auth mode a login succeeds with any credentials (its token is checked only by

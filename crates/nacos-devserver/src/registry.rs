@@ -60,6 +60,8 @@ pub(crate) enum Refusal {
     /// A registration of the kind the service does not hold (2.x and 3.x): `true` when the
     /// service is ephemeral.
     OtherKind { ephemeral_service: bool },
+    /// A modify the service has no room to keep (see `MAX_MODIFIES_BEYOND_INSTANCES`).
+    TooManyModifies,
 }
 
 /// Another cluster a change found the instance it names in (2.x identity: a move, or a
@@ -89,6 +91,8 @@ pub(crate) struct ServiceDetail {
     pub(crate) protect_threshold: f32,
     pub(crate) metadata: Metadata,
     pub(crate) clusters: Vec<String>,
+    /// Whether it holds ephemeral instances (persistent when nothing fixed it yet).
+    pub(crate) ephemeral: bool,
 }
 
 /// One service as the admin service list shows it.
@@ -386,6 +390,7 @@ impl Registry {
                 defined: state.defined && !state.removed,
                 protect_threshold: state.protect_threshold,
                 metadata: state.metadata.clone(),
+                ephemeral: state.kind(),
             }],
         };
         Some(journal.submit(changes))
@@ -446,15 +451,16 @@ impl Registry {
             port,
             elsewhere: &found,
         };
-        self.change(namespace, grouped, false, touched, |s, _| {
-            found.set(s.deregister_named(self.identity, cluster, ip, port, ephemeral));
+        self.change(namespace, grouped, false, touched, |s, now| {
+            found.set(s.deregister_named(self.identity, cluster, ip, port, ephemeral, now));
         })
         .and_then(|(_, receipt)| receipt)
     }
 
     /// Replaces weight, enabled, metadata (and health when given) of a known instance (1.4), or
-    /// lays them over its registration (2.x, where a known service is enough: a modify of an
-    /// instance it does not hold changes nothing and is no error).
+    /// keeps them for the address and lays them over the registration there (2.x, where a
+    /// known service is enough: a modify of an address no instance holds changes nothing
+    /// visible until one registers there).
     pub(crate) fn modify(
         &self,
         namespace: &str,
@@ -481,10 +487,11 @@ impl Registry {
         }
         match outcome {
             None => Err(Refusal::ServiceNotFound),
-            Some((false, _)) if self.identity == Identity::PerCluster => {
+            Some((Err(crate::service::TooManyModifies), _)) => Err(Refusal::TooManyModifies),
+            Some((Ok(false), _)) if self.identity == Identity::PerCluster => {
                 Err(Refusal::InstanceNotFound)
             }
-            Some((_, receipt)) => Ok(receipt),
+            Some((Ok(_), receipt)) => Ok(receipt),
         }
     }
 
@@ -669,16 +676,24 @@ impl Registry {
             .live(now, self.timings.subscriber_ttl)
     }
 
-    /// Creates a service definition.
+    /// Creates a service definition, for instances of kind `ephemeral` (official 2.x and 3.x
+    /// refuse registrations of the other kind in it).
     pub(crate) fn create_service(
         &self,
         namespace: &str,
         grouped: &str,
         protect_threshold: f32,
         metadata: Metadata,
+        ephemeral: bool,
     ) -> Result<Option<Receipt>, Refusal> {
-        self.define_service(namespace, grouped, protect_threshold, metadata, true)
-            .ok_or(Refusal::ServiceExists)
+        self.define_service(
+            namespace,
+            grouped,
+            protect_threshold,
+            metadata,
+            Some(ephemeral),
+        )
+        .ok_or(Refusal::ServiceExists)
     }
 
     /// Replaces a service's threshold and metadata.
@@ -689,23 +704,28 @@ impl Registry {
         protect_threshold: f32,
         metadata: Metadata,
     ) -> Result<Option<Receipt>, Refusal> {
-        self.define_service(namespace, grouped, protect_threshold, metadata, false)
+        self.define_service(namespace, grouped, protect_threshold, metadata, None)
             .ok_or(Refusal::ServiceNotFound)
     }
 
-    /// Sets a service's definition when the service is absent (`create`) or present (update);
-    /// `None` when it is not in the state the call needs.
+    /// Sets a service's definition when the service is absent (a create, which names the kind
+    /// of its instances) or present (an update); `None` when it is not in the state the call
+    /// needs.
     fn define_service(
         &self,
         namespace: &str,
         grouped: &str,
         protect_threshold: f32,
         metadata: Metadata,
-        create: bool,
+        created_kind: Option<bool>,
     ) -> Option<Option<Receipt>> {
+        let create = created_kind.is_some();
         let outcome = self.change(namespace, grouped, create, Touched::Definition, |s, _| {
             if s.visible() == create {
                 return false;
+            }
+            if let Some(ephemeral) = created_kind {
+                s.set_kind(ephemeral);
             }
             s.defined = true;
             s.protect_threshold = protect_threshold;
@@ -769,6 +789,7 @@ impl Registry {
             protect_threshold: state.protect_threshold,
             metadata: state.metadata.clone(),
             clusters: state.cluster_names().map(str::to_owned).collect(),
+            ephemeral: state.kind().unwrap_or(false),
         })
     }
 
@@ -966,6 +987,9 @@ impl Registry {
                     s.defined = record.defined;
                     s.protect_threshold = record.protect_threshold;
                     s.metadata = record.metadata;
+                    if let Some(ephemeral) = record.ephemeral {
+                        s.set_kind(ephemeral);
+                    }
                     for i in record.instances {
                         s.register(
                             Registration {
@@ -1472,13 +1496,13 @@ mod tests {
         r.keep_in(Arc::new(journal));
         let mut meta = Metadata::new();
         meta.insert("owner".into(), "team".into());
-        r.create_service(NS, "G@@s", 0.3, meta.clone())
+        r.create_service(NS, "G@@s", 0.3, meta.clone(), true)
             .unwrap()
             .unwrap()
             .wait()
             .unwrap();
         assert!(matches!(
-            r.create_service(NS, "G@@s", 0.3, meta.clone()),
+            r.create_service(NS, "G@@s", 0.3, meta.clone(), true),
             Err(Refusal::ServiceExists)
         ));
         let d = r.service_detail(NS, "G@@s").unwrap();
@@ -1703,5 +1727,102 @@ mod tests {
             r.modify(NS, "DEFAULT_GROUP@@nope", "B", "1.1.1.1", 80, m),
             Err(Refusal::ServiceNotFound)
         ));
+    }
+    /// 2.x keeps a modify for the address it names, applies it when an instance registers
+    /// there, and drops it `MODIFY_RETENTION` after the instance went (deregistered or
+    /// expired) unless one registers there again meanwhile.
+    #[test]
+    fn v2_a_modify_waits_for_its_address_and_outlives_its_instance_a_while() {
+        use crate::service::MODIFY_RETENTION;
+        const PA: Identity = Identity::PerAddress;
+        let mut s = ServiceState::default();
+        s.register(reg("A", "1.1.1.1", 80), 0, PA);
+        let mut m = modification(7.0);
+        m.metadata = Metadata::from([("m".into(), "1".into())]);
+        assert_eq!(s.modify(PA, "B", "1.1.1.1", 80, m), Ok(false));
+        let weight =
+            |s: &ServiceState, cluster: &str| s.record(cluster, "1.1.1.1", 80).map(|r| r.weight);
+        assert_eq!(weight(&s, "A"), Some(1.0), "nothing visible changed");
+
+        // The move into B applies it; leaving A orphans nothing (no modify there).
+        s.register(reg("B", "1.1.1.1", 80), 10, PA);
+        assert_eq!(weight(&s, "B"), Some(7.0));
+        let r = s.record("B", "1.1.1.1", 80).unwrap();
+        assert_eq!(&*r.metadata, &[("m".into(), "1".into())]);
+
+        // Deregistered: kept a while, and a registration meanwhile gets it back.
+        s.deregister_named(PA, "B", "1.1.1.1", 80, true, 100);
+        let never = 1 << 40;
+        let mut shortest = u64::MAX;
+        assert_eq!(
+            s.expire(150, never, never, &mut shortest),
+            Some(100 + MODIFY_RETENTION)
+        );
+        s.register(reg("B", "1.1.1.1", 80), 200, PA);
+        assert_eq!(weight(&s, "B"), Some(7.0));
+        assert_eq!(
+            s.expire(100 + MODIFY_RETENTION, never, never, &mut shortest),
+            Some(200 + never),
+            "only the instance's own deadline"
+        );
+        assert_eq!(s.modifies(), 1, "claimed again: no longer orphaned");
+
+        // Expired: orphaned at its expiry, then dropped; a later registration is plain.
+        assert_eq!(
+            s.expire(1_000, 100, 500, &mut shortest),
+            Some(1_000 + MODIFY_RETENTION)
+        );
+        assert_eq!(s.len(), 0);
+        assert_eq!(s.modifies(), 1);
+        assert_eq!(
+            s.expire(1_000 + MODIFY_RETENTION - 1, 100, 500, &mut shortest),
+            Some(1_000 + MODIFY_RETENTION)
+        );
+        s.expire(1_000 + MODIFY_RETENTION, 100, 500, &mut shortest);
+        assert_eq!(s.modifies(), 0);
+        s.register(reg("B", "1.1.1.1", 80), 2_000_000, PA);
+        assert_eq!(weight(&s, "B"), Some(1.0));
+
+        // 1.4 keeps no modify: one of an absent instance is refused by the registry.
+        let mut old = ServiceState::default();
+        assert_eq!(
+            old.modify(Identity::PerCluster, "B", "1.1.1.1", 80, modification(2.0)),
+            Ok(false)
+        );
+        assert_eq!(old.modifies(), 0);
+    }
+
+    /// Modifies of addresses without an instance are bounded per service; replacing a kept
+    /// one, or one more instance, makes room.
+    #[test]
+    fn v2_kept_modifies_are_bounded() {
+        use crate::service::{TooManyModifies, MAX_MODIFIES_BEYOND_INSTANCES};
+        const PA: Identity = Identity::PerAddress;
+        let mut s = ServiceState::default();
+        let ip = |i: usize| format!("10.{}.{}.1", i / 256, i % 256);
+        for i in 0..MAX_MODIFIES_BEYOND_INSTANCES {
+            assert_eq!(s.modify(PA, "X", &ip(i), 80, modification(2.0)), Ok(false));
+        }
+        let extra = ip(MAX_MODIFIES_BEYOND_INSTANCES);
+        assert_eq!(
+            s.modify(PA, "X", &extra, 80, modification(2.0)),
+            Err(TooManyModifies)
+        );
+        assert_eq!(s.modify(PA, "X", &ip(0), 80, modification(3.0)), Ok(false));
+        s.register(reg("A", "9.9.9.9", 80), 0, PA);
+        assert_eq!(s.modify(PA, "X", &extra, 80, modification(2.0)), Ok(false));
+        assert_eq!(s.modifies(), MAX_MODIFIES_BEYOND_INSTANCES + 1);
+
+        let r = registry_v2();
+        r.register(NS, SVC, reg("A", "9.9.9.9", 80)).unwrap();
+        for i in 0..=MAX_MODIFIES_BEYOND_INSTANCES {
+            r.modify(NS, SVC, "X", &ip(i), 80, modification(2.0))
+                .unwrap();
+        }
+        let refused = r.modify(NS, SVC, "X", "11.0.0.1", 80, modification(2.0));
+        assert!(
+            matches!(refused, Err(Refusal::TooManyModifies)),
+            "{refused:?}"
+        );
     }
 }

@@ -172,6 +172,38 @@ impl Record {
     }
 }
 
+/// How many modifies a service keeps beyond the number of its instances (2.x): a modify may
+/// name an address no instance holds, and is kept for when one registers there; this bounds
+/// what clients can make the server keep.
+pub(crate) const MAX_MODIFIES_BEYOND_INSTANCES: usize = 1024;
+
+/// How long a modify is kept once its instance is gone (deregistered or expired), in
+/// milliseconds: an instance registering again meanwhile gets it back (official 2.x and 3.x
+/// clean such metadata after `nacos.naming.clean.expired-metadata.expired-time`, 60 s).
+pub(crate) const MODIFY_RETENTION: u64 = 60_000;
+
+/// A 2.x modify as the service keeps it, by the address it names: `ip:port` in a cluster
+/// (official servers key it `ip:port:cluster`), whether an instance is there or not.
+#[derive(Debug, Clone, PartialEq)]
+struct StoredModify {
+    settings: Settings,
+    /// When the instance it applied to went away (registry clock): it is dropped
+    /// [`MODIFY_RETENTION`] later unless an instance registers there again.
+    orphaned_at: Option<u64>,
+}
+
+/// `(cluster, ip, port)`: the address a modify names.
+type ModifyKey = (Box<str>, Box<str>, u16);
+
+fn modify_key(cluster: &str, ip: &str, port: u16) -> ModifyKey {
+    (cluster.into(), ip.into(), port)
+}
+
+/// A modify refused: the service keeps [`MAX_MODIFIES_BEYOND_INSTANCES`] modifies beyond its
+/// instances already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooManyModifies;
+
 /// What a registration (or a beat that re-registers) says of an instance.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Registration {
@@ -431,6 +463,8 @@ pub(crate) struct ServiceState {
     kind: Option<bool>,
     /// Health changes not yet logged (see [`ServiceState::take_lapses`]).
     lapses: Vec<Lapse>,
+    /// The 2.x modifies, by the address they name (see [`StoredModify`]).
+    modifies: BTreeMap<ModifyKey, StoredModify>,
 }
 
 impl ServiceState {
@@ -539,6 +573,17 @@ impl ServiceState {
             .map(|(name, _)| name.clone())
     }
 
+    /// Whether its instances are ephemeral, once its first registration or its creation
+    /// through the service API fixed it.
+    pub(crate) fn kind(&self) -> Option<bool> {
+        self.kind
+    }
+
+    /// Fixes the kind of instances it holds (a service created through the service API).
+    pub(crate) fn set_kind(&mut self, ephemeral: bool) {
+        self.kind = Some(ephemeral);
+    }
+
     /// Whether an instance of kind `ephemeral` may be registered: under `PerAddress` only one
     /// of the service's kind (official 2.x and 3.x refuse the other kind).
     pub(crate) fn admits(&self, identity: Identity, ephemeral: bool) -> bool {
@@ -557,7 +602,7 @@ impl ServiceState {
         identity: Identity,
     ) -> Option<Box<str>> {
         self.kind.get_or_insert(reg.ephemeral);
-        let mut overlay = None;
+        let mut modified = None;
         let mut left = None;
         if identity == Identity::PerAddress {
             if let Some(at) = self.locate(
@@ -567,15 +612,14 @@ impl ServiceState {
                 reg.port,
                 Some(reg.ephemeral),
             ) {
-                if *at == *reg.cluster {
-                    overlay = self
-                        .record(&at, &reg.ip, reg.port)
-                        .and_then(|r| r.overlay.clone());
-                } else {
+                if *at != *reg.cluster {
+                    // The modify of the cluster it leaves stays there, as official servers
+                    // keep it, for when it comes back.
                     self.deregister(&at, &reg.ip, reg.port);
                     left = Some(at);
                 }
             }
+            modified = self.claim_modify(&reg.cluster, &reg.ip, reg.port);
         }
         let mut record = Record {
             weight: reg.weight,
@@ -586,10 +630,13 @@ impl ServiceState {
             ephemeral: reg.ephemeral,
             overlay: None,
         };
-        if let Some(mut overlay) = overlay {
-            overlay.registered = record.settings();
+        if let Some(modified) = modified {
+            let overlay = Overlay {
+                registered: record.settings(),
+                modified,
+            };
             record.apply(overlay.effective());
-            record.overlay = Some(overlay);
+            record.overlay = Some(Box::new(overlay));
         }
         let new_hash = record_hash(&reg.cluster, &reg.ip, reg.port, &record);
         let persistent = !record.ephemeral;
@@ -624,8 +671,8 @@ impl ServiceState {
         left
     }
 
-    /// Removes the instance a deregister names (under `identity`, see `locate`); the cluster
-    /// it was found in, when another than `cluster`.
+    /// Removes the instance a deregister names (under `identity`, see `locate`) at `now`; the
+    /// cluster it was found in, when another than `cluster`.
     pub(crate) fn deregister_named(
         &mut self,
         identity: Identity,
@@ -633,10 +680,12 @@ impl ServiceState {
         ip: &str,
         port: u16,
         ephemeral: bool,
+        now: u64,
     ) -> Option<Box<str>> {
         match self.locate(identity, cluster, ip, port, Some(ephemeral)) {
             Some(at) if identity == Identity::PerAddress => {
                 self.deregister(&at, ip, port);
+                self.orphan_modify(&at, ip, port, now);
                 (*at != *cluster).then_some(at)
             }
             // 1.4 removes the instance of the cluster whatever its kind.
@@ -668,8 +717,9 @@ impl ServiceState {
     }
 
     /// Applies a modify call to the instance at `ip:port` in `cluster`; whether it exists.
-    /// `PerCluster` (1.4) replaces weight, enabled and metadata; `PerAddress` (2.x) lays them
-    /// over the registration's (see [`Overlay`]).
+    /// `PerCluster` (1.4) replaces weight, enabled and metadata; `PerAddress` (2.x) keeps the
+    /// modify for that address, replacing an earlier one, and lays it over the registration's
+    /// (see [`Overlay`]) of the instance there now or registering there later.
     pub(crate) fn modify(
         &mut self,
         identity: Identity,
@@ -677,22 +727,25 @@ impl ServiceState {
         ip: &str,
         port: u16,
         m: Modification,
-    ) -> bool {
-        let Some(r) = self
-            .clusters
-            .get_mut(cluster)
-            .and_then(|c| c.get_mut(&(Arc::from(ip), port)))
-        else {
-            return false;
-        };
-        let r = Arc::make_mut(r);
-        let old_hash = record_hash(cluster, ip, port, r);
-        let before = r.clone();
+    ) -> Result<bool, TooManyModifies> {
         let modified = Settings {
             weight: m.weight,
             enabled: m.enabled,
             metadata: compact(m.metadata),
         };
+        if identity == Identity::PerAddress {
+            self.keep_modify(cluster, ip, port, modified.clone())?;
+        }
+        let Some(r) = self
+            .clusters
+            .get_mut(cluster)
+            .and_then(|c| c.get_mut(&(Arc::from(ip), port)))
+        else {
+            return Ok(false);
+        };
+        let r = Arc::make_mut(r);
+        let old_hash = record_hash(cluster, ip, port, r);
+        let before = r.clone();
         match identity {
             Identity::PerCluster => r.apply(modified),
             Identity::PerAddress => {
@@ -717,7 +770,55 @@ impl ServiceState {
             self.changed = true;
             self.persist_changed |= !r.ephemeral;
         }
-        true
+        Ok(true)
+    }
+
+    /// Keeps a modify for `ip:port` in `cluster`, replacing the one there (whose orphaning
+    /// still counts, as official servers keep their clean-up entry); refused when the service
+    /// already keeps [`MAX_MODIFIES_BEYOND_INSTANCES`] beyond its instances.
+    fn keep_modify(
+        &mut self,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        settings: Settings,
+    ) -> Result<(), TooManyModifies> {
+        let key = modify_key(cluster, ip, port);
+        let full = self.modifies.len() >= self.count + MAX_MODIFIES_BEYOND_INSTANCES;
+        match self.modifies.entry(key) {
+            Entry::Occupied(mut kept) => kept.get_mut().settings = settings,
+            Entry::Vacant(_) if full => return Err(TooManyModifies),
+            Entry::Vacant(slot) => {
+                slot.insert(StoredModify {
+                    settings,
+                    orphaned_at: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The modify kept for `ip:port` in `cluster`, for an instance registering there: no longer
+    /// orphaned.
+    fn claim_modify(&mut self, cluster: &str, ip: &str, port: u16) -> Option<Settings> {
+        if self.modifies.is_empty() {
+            return None;
+        }
+        let kept = self.modifies.get_mut(&modify_key(cluster, ip, port))?;
+        kept.orphaned_at = None;
+        Some(kept.settings.clone())
+    }
+
+    /// The instance at `ip:port` in `cluster` went away at `now`: its modify, if any, is
+    /// dropped after [`MODIFY_RETENTION`] unless an instance registers there again.
+    fn orphan_modify(&mut self, cluster: &str, ip: &str, port: u16, now: u64) {
+        orphan(&mut self.modifies, cluster, ip, port, now);
+    }
+
+    /// How many modifies the service keeps.
+    #[cfg(test)]
+    pub(crate) fn modifies(&self) -> usize {
+        self.modifies.len()
     }
 
     /// Refreshes an ephemeral instance's beat time and heals it at once. Under `PerAddress`
@@ -772,7 +873,7 @@ impl ServiceState {
     /// Marks ephemeral instances unhealthy after `health` ms without a beat and removes them
     /// after `expire` ms (unless their metadata sets their own timeouts); returns the next
     /// instant (registry clock) something is due, and lowers `shortest` to the shortest timeout
-    /// of the instances it keeps.
+    /// of the instances it keeps. Modifies orphaned [`MODIFY_RETENTION`] ago go too.
     pub(crate) fn expire(
         &mut self,
         now: u64,
@@ -787,6 +888,7 @@ impl ServiceState {
             checksum,
             changed,
             lapses,
+            modifies,
             ..
         } = self;
         for (cluster_name, cluster) in clusters.iter_mut() {
@@ -814,6 +916,7 @@ impl ServiceState {
                 };
                 if age >= expire {
                     lapse(LapseKind::Expired);
+                    orphan(modifies, cluster_name, ip, *port, now);
                     *checksum = checksum.wrapping_sub(record_hash(cluster_name, ip, *port, r));
                     *count -= 1;
                     *changed = true;
@@ -839,6 +942,15 @@ impl ServiceState {
             });
         }
         clusters.retain(|_, c| !c.is_empty());
+        modifies.retain(|_, kept| match kept.orphaned_at {
+            Some(at) if now.saturating_sub(at) >= MODIFY_RETENTION => false,
+            Some(at) => {
+                let due = at.saturating_add(MODIFY_RETENTION);
+                next = Some(next.map_or(due, |n| n.min(due)));
+                true
+            }
+            None => true,
+        });
         next
     }
 
@@ -868,6 +980,23 @@ impl ServiceState {
     /// Since when the service is empty (registry clock).
     pub(crate) fn empty_since(&self) -> Option<u64> {
         self.empty_since
+    }
+}
+
+/// Marks the modify kept for `ip:port` in `cluster`, if any, orphaned at `now` (a first mark
+/// stays: official servers count from the first).
+fn orphan(
+    modifies: &mut BTreeMap<ModifyKey, StoredModify>,
+    cluster: &str,
+    ip: &str,
+    port: u16,
+    now: u64,
+) {
+    if modifies.is_empty() {
+        return;
+    }
+    if let Some(kept) = modifies.get_mut(&modify_key(cluster, ip, port)) {
+        kept.orphaned_at.get_or_insert(now);
     }
 }
 

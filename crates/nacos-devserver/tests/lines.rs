@@ -712,3 +712,82 @@ fn with<'a>(
     all.push((name, value));
     all
 }
+
+/// 2.x and 3.x keep a modify for the address it names (`ip:port:cluster`, official
+/// `InstanceOperatorClientImpl.updateInstance`), whether an instance is there or not: a modify
+/// naming another cluster than the instance's answers ok and changes nothing visible, and
+/// applies once the instance moves into that cluster. Through the V1 modify (2) and the v3
+/// admin update (3.1, 3.2).
+#[test]
+fn a_modify_of_another_cluster_waits_for_the_instance() {
+    for version in [NacosVersion::V2, NacosVersion::V3_1, NacosVersion::V3_2] {
+        let api = line(version);
+        let token = if version != NacosVersion::V2 {
+            v3_token(&api)
+        } else {
+            String::new()
+        };
+        let at = |cluster: &'static str| {
+            vec![
+                ("serviceName", "svc"),
+                ("ip", "10.0.0.1"),
+                ("port", "80"),
+                ("clusterName", cluster),
+                ("accessToken", token.as_str()),
+            ]
+        };
+        let (register_path, modify_path, get_path) = if version == NacosVersion::V2 {
+            (INSTANCE, INSTANCE, INSTANCE)
+        } else {
+            (V3_INSTANCE, ADMIN_INSTANCE, ADMIN_INSTANCE)
+        };
+        let register = |cluster: &'static str| {
+            let mut params = at(cluster);
+            params.extend([("weight", "3"), ("metadata", r#"{"version":"1"}"#)]);
+            let (status, body) = api.call("POST", register_path, &params);
+            assert_eq!(status, 200, "{version}: {body}");
+        };
+        let get = |cluster: &'static str| {
+            let got = api.json("GET", get_path, &at(cluster));
+            if version == NacosVersion::V2 {
+                got
+            } else {
+                got["data"].clone()
+            }
+        };
+        register("A");
+
+        let mut modify = at("B");
+        modify.extend([
+            ("weight", "9"),
+            ("enabled", "false"),
+            ("metadata", r#"{"zone":"b"}"#),
+        ]);
+        let (status, body) = api.call("PUT", modify_path, &modify);
+        assert_eq!(status, 200, "{version}: {body}");
+        let got = get("A");
+        assert_eq!(
+            (&got["weight"], &got["enabled"], &got["metadata"]),
+            (&json!(3.0), &json!(true), &json!({"version": "1"})),
+            "{version}: nothing visible changed"
+        );
+
+        register("B");
+        let got = get("B");
+        assert_eq!(
+            (&got["weight"], &got["enabled"], &got["metadata"]),
+            (
+                &json!(9.0),
+                &json!(false),
+                &json!({"version": "1", "zone": "b"})
+            ),
+            "{version}: the modify applies in its cluster"
+        );
+
+        // Back in A, the instance is as registered; in B again, the modify is still kept.
+        register("A");
+        assert_eq!(get("A")["weight"], 3.0, "{version}");
+        register("B");
+        assert_eq!(get("B")["weight"], 9.0, "{version}");
+    }
+}

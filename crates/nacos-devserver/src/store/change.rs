@@ -78,6 +78,10 @@ pub(crate) enum Change {
         protect_threshold: f32,
         #[serde(default)]
         metadata: BTreeMap<String, String>,
+        /// The kind of instances a service created through the service API holds (2.x and
+        /// 3.x); absent when its first registration decides.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ephemeral: Option<bool>,
     },
 }
 
@@ -143,6 +147,9 @@ pub(crate) struct ServiceRecord {
     pub(crate) protect_threshold: f32,
     #[serde(default)]
     pub(crate) metadata: BTreeMap<String, String>,
+    /// The kind of instances the definition fixed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ephemeral: Option<bool>,
     /// The persistent instances.
     #[serde(default)]
     pub(crate) instances: Vec<StoredInstance>,
@@ -174,6 +181,7 @@ struct ServiceState {
     defined: bool,
     protect_threshold: f32,
     metadata: BTreeMap<String, String>,
+    ephemeral: Option<bool>,
     instances: BTreeMap<InstanceKey, StoredInstance>,
 }
 
@@ -217,6 +225,7 @@ impl Persistent {
                 defined,
                 protect_threshold,
                 metadata,
+                ephemeral,
             } => {
                 let state = self
                     .services
@@ -225,6 +234,7 @@ impl Persistent {
                 state.defined = defined;
                 state.protect_threshold = protect_threshold;
                 state.metadata = metadata;
+                state.ephemeral = ephemeral;
                 ((namespace, service), state)
             }
         };
@@ -239,6 +249,7 @@ impl Persistent {
             defined: record.defined,
             protect_threshold: record.protect_threshold,
             metadata: record.metadata,
+            ephemeral: record.ephemeral,
             instances: record.instances.into_iter().map(|i| (i.key(), i)).collect(),
         };
         let key = (record.namespace, record.service);
@@ -259,6 +270,7 @@ impl Persistent {
                 defined: state.defined,
                 protect_threshold: state.protect_threshold,
                 metadata: state.metadata.clone(),
+                ephemeral: state.ephemeral,
                 instances: state.instances.values().cloned().collect(),
             })
             .collect()
@@ -353,6 +365,7 @@ mod tests {
                 defined: true,
                 protect_threshold: 0.5,
                 metadata: BTreeMap::new(),
+                ephemeral: Some(false),
             },
         ];
         for change in changes.iter().cloned() {

@@ -114,6 +114,7 @@ fn read_record(path: &Path) -> io::Result<ServiceRecord> {
         defined: old.defined,
         protect_threshold: old.protect_threshold,
         metadata: old.metadata,
+        ephemeral: None,
         instances,
     };
     if let Some(problem) = record.problem() {

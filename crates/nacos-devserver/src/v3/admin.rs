@@ -1,14 +1,18 @@
 //! The v3 admin API this server serves: instance register, deregister, detail and update
-//! (`/nacos/v3/admin/ns/instance`), the instance list (`…/instance/list`), the service list (`/nacos/v3/admin/ns/service/list`) and
-//! the server state (`/nacos/v3/admin/core/state`). All but the state need a token.
+//! (`/nacos/v3/admin/ns/instance`), the instance list (`…/instance/list`), the service list
+//! (`/nacos/v3/admin/ns/service/list`) and the server state (`/nacos/v3/admin/core/state`).
+//! All but the state need a token. The service calls are in `service_admin`.
 
+use std::collections::BTreeMap;
+
+use nacos_naming::{Instance, GROUP_SEPARATOR};
 use serde::Serialize;
 
 use crate::handlers::{self, Context};
 use crate::params::Params;
 use crate::registry::Refusal as Missing;
 use crate::reply::Reply;
-use crate::service::Modification;
+use crate::service::{Metadata, Modification};
 
 use super::client::weight;
 use super::envelope::{self, Code};
@@ -94,6 +98,11 @@ pub(crate) fn update(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
         .modify(&at.namespace, &at.service, &at.cluster, &at.ip, at.port, m)
     {
         Ok(persist) => Ok(envelope::success("ok").persisting(persist)),
+        Err(Missing::TooManyModifies) => Err(form::refuse(envelope::failure(
+            400,
+            Code::InstanceError,
+            Some(handlers::too_many_modifies(&at.service)),
+        ))),
         Err(_) => Err(form::refuse(envelope::failure(
             400,
             Code::InstanceError,
@@ -125,9 +134,76 @@ struct ServiceView {
     trigger_flag: &'static str,
 }
 
+/// One service of the list with `withInstances=true` (official `pageListServiceDetail`: a
+/// `ServiceDetailInfo` with names, metadata and its instances by cluster, the rest unset).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceWithInstances {
+    namespace_id: Option<()>,
+    service_name: String,
+    group_name: String,
+    cluster_map: BTreeMap<String, ClusterWithInstances>,
+    metadata: Metadata,
+    protect_threshold: f32,
+    selector: Option<()>,
+    ephemeral: Option<()>,
+}
+
+/// A cluster of [`ServiceWithInstances`]: a fresh official `ClusterInfo` holding the hosts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterWithInstances {
+    cluster_name: Option<()>,
+    health_checker: Option<()>,
+    healthy_check_port: u16,
+    use_instance_port_for_check: bool,
+    metadata: Option<()>,
+    hosts: Vec<Instance>,
+}
+
+fn service_with_instances(
+    cx: &Context,
+    namespace: &str,
+    group: &str,
+    name: &str,
+) -> ServiceWithInstances {
+    let grouped = format!("{group}{GROUP_SEPARATOR}{name}");
+    let metadata = cx
+        .registry
+        .service_detail(namespace, &grouped)
+        .map(|d| d.metadata)
+        .unwrap_or_default();
+    let mut cluster_map = BTreeMap::new();
+    for instance in cx.registry.held_instances(namespace, &grouped) {
+        cluster_map
+            .entry(instance.cluster_name.clone())
+            .or_insert_with(|| ClusterWithInstances {
+                cluster_name: None,
+                health_checker: None,
+                healthy_check_port: 80,
+                use_instance_port_for_check: true,
+                metadata: None,
+                hosts: Vec::new(),
+            })
+            .hosts
+            .push(instance);
+    }
+    ServiceWithInstances {
+        namespace_id: None,
+        service_name: name.to_owned(),
+        group_name: group.to_owned(),
+        cluster_map,
+        metadata,
+        protect_threshold: 0.0,
+        selector: None,
+        ephemeral: None,
+    }
+}
+
 /// `GET /nacos/v3/admin/ns/service/list`: a page of services of a namespace, filtered by
 /// `groupNameParam` and `serviceNameParam` (parts of the names), `ignoreEmptyService` leaving
-/// out those without instances.
+/// out those without instances; with `withInstances=true` each with its metadata and
+/// instances instead of its counts.
 pub(crate) fn services(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
     let version = cx.version;
     let namespace = p.namespace().map_err(|e| form::invalid(version, e))?;
@@ -135,6 +211,9 @@ pub(crate) fn services(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
     let name_part = p.get("serviceNameParam").unwrap_or("").trim();
     let ignore_empty = p
         .bool("ignoreEmptyService", false)
+        .map_err(|e| form::invalid(version, e))?;
+    let with_instances = p
+        .bool("withInstances", false)
         .map_err(|e| form::invalid(version, e))?;
     let page_no = p
         .number("pageNo", 1, 1, u64::from(u32::MAX))
@@ -147,14 +226,29 @@ pub(crate) fn services(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
         .service_summaries(&namespace)
         .into_iter()
         .filter(|s| s.group.contains(group_part) && s.name.contains(name_part))
-        .filter(|s| !ignore_empty || s.instances > 0)
+        // Official servers leave no service out of the list with instances.
+        .filter(|s| !ignore_empty || with_instances || s.instances > 0)
         .collect();
     let total = matching.len();
     let skip = usize::try_from((page_no - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
-    let page_items = matching
+    let on_page = matching
         .into_iter()
         .skip(skip)
-        .take(usize::try_from(page_size).unwrap_or(usize::MAX))
+        .take(usize::try_from(page_size).unwrap_or(usize::MAX));
+    let page = |page_items| Page {
+        total_count: total,
+        page_number: page_no,
+        pages_available: (total as u64).div_ceil(page_size),
+        page_items,
+    };
+    if with_instances {
+        let items = on_page
+            .map(|s| service_with_instances(cx, &namespace, &s.group, &s.name))
+            .map(Item::WithInstances)
+            .collect();
+        return Ok(envelope::success(page(items)));
+    }
+    let page_items = on_page
         .map(|s| ServiceView {
             name: s.name,
             group_name: s.group,
@@ -163,13 +257,17 @@ pub(crate) fn services(cx: &Context, p: &Params) -> Result<Reply, Refusal> {
             healthy_instance_count: s.healthy,
             trigger_flag: if s.protected { "true" } else { "false" },
         })
+        .map(Item::Counts)
         .collect();
-    Ok(envelope::success(Page {
-        total_count: total,
-        page_number: page_no,
-        pages_available: (total as u64).div_ceil(page_size),
-        page_items,
-    }))
+    Ok(envelope::success(page(page_items)))
+}
+
+/// An item of the service list, as `withInstances` asks.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item {
+    Counts(ServiceView),
+    WithInstances(ServiceWithInstances),
 }
 
 /// `GET /nacos/v3/admin/core/state`: the server's state, `data.version` among it.

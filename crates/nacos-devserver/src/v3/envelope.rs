@@ -19,6 +19,10 @@ pub(crate) enum Code {
     InstanceMetadataError,
     InstanceNotFound,
     InstanceError,
+    SelectorError,
+    ServiceAlreadyExist,
+    ServiceNotExist,
+    ServiceDeleteFailure,
     ServerError,
     ApiDeprecated,
 }
@@ -34,6 +38,10 @@ impl Code {
             Code::InstanceMetadataError => 21002,
             Code::InstanceNotFound => 21003,
             Code::InstanceError => 21004,
+            Code::SelectorError => 21006,
+            Code::ServiceAlreadyExist => 21007,
+            Code::ServiceNotExist => 21008,
+            Code::ServiceDeleteFailure => 21009,
             Code::ServerError => 30000,
             Code::ApiDeprecated => 40000,
         }
@@ -49,6 +57,10 @@ impl Code {
             Code::InstanceMetadataError => "instance metadata error",
             Code::InstanceNotFound => "instance not found",
             Code::InstanceError => "instance error",
+            Code::SelectorError => "selector error",
+            Code::ServiceAlreadyExist => "service already exist",
+            Code::ServiceNotExist => "service not exist",
+            Code::ServiceDeleteFailure => "service delete failure",
             Code::ServerError => "server error",
             Code::ApiDeprecated => "API deprecated.",
         }

@@ -1,6 +1,6 @@
 //! The Nacos 3.x API: the v3 client API (register, renew, deregister, list), the v3 login, and
-//! part of the v3 admin API (instance register, deregister, detail, update and list, the
-//! service list, the server state);
+//! part of the v3 admin API (instance register, deregister, detail, update and list, service
+//! create, detail, update and delete, the service list, the server state);
 //! answers in the v3 envelope (`envelope`).
 
 mod admin;
@@ -8,6 +8,7 @@ mod client;
 pub(crate) mod envelope;
 mod form;
 mod login;
+mod service_admin;
 
 use crate::handlers::Context;
 use crate::params::Params;
@@ -35,6 +36,14 @@ pub(crate) enum Call {
     AdminList,
     /// `PUT /nacos/v3/admin/ns/instance`.
     AdminUpdate,
+    /// `POST /nacos/v3/admin/ns/service`.
+    AdminCreateService,
+    /// `GET /nacos/v3/admin/ns/service`.
+    AdminService,
+    /// `PUT /nacos/v3/admin/ns/service`.
+    AdminUpdateService,
+    /// `DELETE /nacos/v3/admin/ns/service`.
+    AdminDeleteService,
     /// `GET /nacos/v3/admin/ns/service/list`.
     AdminServices,
     /// `GET /nacos/v3/admin/core/state`.
@@ -63,6 +72,12 @@ impl Call {
                 ("DELETE", Call::AdminDeregister),
             ],
             "/nacos/v3/admin/ns/instance/list" => &[("GET", Call::AdminList)],
+            "/nacos/v3/admin/ns/service" => &[
+                ("POST", Call::AdminCreateService),
+                ("GET", Call::AdminService),
+                ("PUT", Call::AdminUpdateService),
+                ("DELETE", Call::AdminDeleteService),
+            ],
             "/nacos/v3/admin/ns/service/list" => &[("GET", Call::AdminServices)],
             "/nacos/v3/admin/core/state" => &[("GET", Call::State)],
             "/nacos/v3/admin/core/state/liveness" | "/nacos/v3/admin/core/state/readiness" => {
@@ -91,6 +106,10 @@ impl Call {
                 | Call::AdminRegister
                 | Call::AdminDeregister
                 | Call::AdminList
+                | Call::AdminCreateService
+                | Call::AdminService
+                | Call::AdminUpdateService
+                | Call::AdminDeleteService
                 | Call::AdminServices
         )
     }
@@ -109,6 +128,10 @@ pub(crate) fn handle(cx: &Context, call: Call, p: &Params) -> Reply {
         Call::AdminRegister => client::register_instance(cx, p),
         Call::AdminDeregister => client::deregister(cx, p),
         Call::AdminList => admin::list(cx, p),
+        Call::AdminCreateService => service_admin::create(cx, p),
+        Call::AdminService => service_admin::detail(cx, p),
+        Call::AdminUpdateService => service_admin::update(cx, p),
+        Call::AdminDeleteService => service_admin::delete(cx, p),
         Call::AdminServices => admin::services(cx, p),
         Call::State => Ok(admin::state(cx)),
         Call::Alive => Ok(envelope::success("ok")),
