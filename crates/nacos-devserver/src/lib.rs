@@ -79,10 +79,12 @@
 //!   (official servers drop any service 60 s after its last instance, its definition 60 s
 //!   later).
 //! - 2.x and 3.x keep a modify for the `ip:port:cluster` it names, as official servers do, but
-//!   at most 1024 beyond the service's instances (more are refused with 400); only in memory
-//!   (a persistent instance's modified values are persisted as its own, so after a restart a
-//!   re-registration replaces them); dropped with the service, and 60 s after its instance
-//!   goes whatever the instance's kind (official servers keep a persistent instance's).
+//!   at most 1024 beyond the service's instances (more are refused with 400); in the data
+//!   directory only for persistent services, while they have a definition or persistent
+//!   instances (official servers persist every modify); dropped with the service, and 60 s
+//!   after its instance goes whatever the instance's kind (official servers keep a persistent
+//!   instance's). After a restart a persistent instance's modified values count as its
+//!   registration's until it registers again.
 //! - The service API takes no selector but `none` (official servers also take `label`, which
 //!   the devserver would not apply) and a protection threshold from 0 to 1 only.
 //! - Empty services created by registrations are not listed by `/nacos/v1/ns/service/list`

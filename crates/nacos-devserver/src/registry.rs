@@ -23,7 +23,7 @@ use crate::service::{
     Beat, ListQuery, Metadata, Modification, Registration, Service, EXPIRE_TIMEOUT_KEY,
     HEALTH_TIMEOUT_KEY,
 };
-use crate::store::{Change, Journal, Receipt, ServiceRecord, StoredInstance};
+use crate::store::{Change, Journal, KeptModify, Receipt, ServiceRecord, StoredInstance};
 use crate::subscribers::{Limits, SUBSCRIPTIONS_PER_IP};
 use crate::version::Identity;
 
@@ -80,6 +80,8 @@ enum Touched<'a> {
     },
     /// The service's definition.
     Definition,
+    /// Only the kept modifies that changed (written whatever the call touched).
+    Modifies,
 }
 
 /// A service's definition as the service API shows it.
@@ -344,7 +346,7 @@ impl Registry {
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
             let receipt = if std::mem::take(&mut state.persist_changed) {
-                self.persist(&service, &state, touched)
+                self.persist(&service, &mut state, touched)
             } else {
                 None
             };
@@ -362,9 +364,10 @@ impl Registry {
     fn persist(
         &self,
         service: &Service,
-        state: &crate::service::ServiceState,
+        state: &mut crate::service::ServiceState,
         touched: Touched<'_>,
     ) -> Option<Receipt> {
+        let modifies = state.take_changed_modifies();
         let journal = self.journal.get()?;
         let namespace = service.namespace.to_string();
         let grouped = service.grouped.to_string();
@@ -385,15 +388,42 @@ impl Registry {
                 changes
             }
             Touched::Definition => vec![Change::Define {
-                namespace,
-                service: grouped,
+                namespace: namespace.clone(),
+                service: grouped.clone(),
                 defined: state.defined && !state.removed,
                 protect_threshold: state.protect_threshold,
                 metadata: state.metadata.clone(),
                 ephemeral: state.kind(),
             }],
+            Touched::Modifies => Vec::new(),
         };
-        Some(journal.submit(changes))
+        let changes = changes
+            .into_iter()
+            .chain(modifies.into_iter().map(|(key, kept)| {
+                let (cluster, ip, port) = (key.0.into_string(), key.1.into_string(), key.2);
+                match kept {
+                    Some((weight, enabled, metadata)) => Change::Modify {
+                        namespace: namespace.clone(),
+                        service: grouped.clone(),
+                        modify: KeptModify {
+                            cluster,
+                            ip,
+                            port,
+                            weight,
+                            enabled,
+                            metadata,
+                        },
+                    },
+                    None => Change::Unmodify {
+                        namespace: namespace.clone(),
+                        service: grouped.clone(),
+                        cluster,
+                        ip,
+                        port,
+                    },
+                }
+            }));
+        Some(journal.submit(changes.collect()))
     }
 
     /// Registers (or replaces) an instance; a receipt when persistent state changed. Refused
@@ -766,7 +796,7 @@ impl Registry {
                 map.remove(namespace);
             }
         }
-        Ok(self.persist(&service, &state, Touched::Definition))
+        Ok(self.persist(&service, &mut state, Touched::Definition))
     }
 
     /// A service's definition.
@@ -923,6 +953,10 @@ impl Registry {
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
             let lapses = state.take_lapses();
+            if std::mem::take(&mut state.persist_changed) {
+                // Modifies a persistent service dropped: nobody waits for the write.
+                let _ = self.persist(&service, &mut state, Touched::Modifies);
+            }
             if !state.defined && state.len() == 0 {
                 let since = state.empty_since().unwrap_or(now);
                 let at = since
@@ -989,6 +1023,9 @@ impl Registry {
                     s.metadata = record.metadata;
                     if let Some(ephemeral) = record.ephemeral {
                         s.set_kind(ephemeral);
+                    }
+                    for m in record.modifies {
+                        s.load_modify(&m.cluster, &m.ip, m.port, m.weight, m.enabled, m.metadata);
                     }
                     for i in record.instances {
                         s.register(
@@ -1783,6 +1820,24 @@ mod tests {
         s.register(reg("B", "1.1.1.1", 80), 2_000_000, PA);
         assert_eq!(weight(&s, "B"), Some(1.0));
 
+        // In a persistent service, a dropped modify is to be written.
+        let mut kept = ServiceState::default();
+        let persistent = Registration {
+            ephemeral: false,
+            ..reg("B", "1.1.1.1", 80)
+        };
+        kept.register(persistent, 0, PA);
+        kept.modify(PA, "B", "1.1.1.1", 80, modification(2.0))
+            .unwrap();
+        let written = kept.take_changed_modifies();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].1.as_ref().map(|w| w.0), Some(2.0));
+        kept.deregister_named(PA, "B", "1.1.1.1", 80, false, 10);
+        kept.expire(10 + MODIFY_RETENTION, never, never, &mut shortest);
+        assert_eq!(kept.modifies(), 0);
+        let written = kept.take_changed_modifies();
+        assert_eq!((written.len(), written[0].1.is_none()), (1, true));
+
         // 1.4 keeps no modify: one of an absent instance is refused by the registry.
         let mut old = ServiceState::default();
         assert_eq!(
@@ -1824,5 +1879,39 @@ mod tests {
             matches!(refused, Err(Refusal::TooManyModifies)),
             "{refused:?}"
         );
+    }
+    /// A persistent service's kept modifies are written to the data directory and read back:
+    /// after a restart, a modify of another cluster still applies when the instance moves
+    /// there.
+    #[test]
+    fn v2_kept_modifies_of_persistent_services_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let journal = Arc::new(journal);
+        let r = registry_v2();
+        r.keep_in(journal.clone());
+        let persistent = |cluster: &str| Registration {
+            ephemeral: false,
+            ..reg(cluster, "1.1.1.1", 80)
+        };
+        r.register(NS, SVC, persistent("A")).unwrap();
+        let mut m = modification(6.0);
+        m.metadata = Metadata::from([("m".into(), "1".into())]);
+        r.modify(NS, SVC, "B", "1.1.1.1", 80, m)
+            .unwrap()
+            .unwrap()
+            .wait()
+            .unwrap();
+        journal.stop();
+
+        let (_, records) = Journal::open(dir.path()).unwrap();
+        assert_eq!(records[0].modifies.len(), 1, "{records:?}");
+        let loaded = registry_v2();
+        loaded.load(records);
+        assert_eq!(loaded.dump()[0].2.weight, 1.0, "nothing visible in A");
+        loaded.register(NS, SVC, persistent("B")).unwrap();
+        let moved = loaded.instance(NS, SVC, "B", "1.1.1.1", 80).unwrap();
+        assert_eq!(moved.weight, 6.0);
+        assert_eq!(moved.metadata["m"], "1");
     }
 }

@@ -193,7 +193,7 @@ struct StoredModify {
 }
 
 /// `(cluster, ip, port)`: the address a modify names.
-type ModifyKey = (Box<str>, Box<str>, u16);
+pub(crate) type ModifyKey = (Box<str>, Box<str>, u16);
 
 fn modify_key(cluster: &str, ip: &str, port: u16) -> ModifyKey {
     (cluster.into(), ip.into(), port)
@@ -465,6 +465,9 @@ pub(crate) struct ServiceState {
     lapses: Vec<Lapse>,
     /// The 2.x modifies, by the address they name (see [`StoredModify`]).
     modifies: BTreeMap<ModifyKey, StoredModify>,
+    /// Addresses whose kept modify was kept, replaced or dropped since the registry last wrote
+    /// them: only in a persistent service, whose modifies are persisted.
+    modifies_changed: Vec<ModifyKey>,
 }
 
 impl ServiceState {
@@ -785,6 +788,10 @@ impl ServiceState {
     ) -> Result<(), TooManyModifies> {
         let key = modify_key(cluster, ip, port);
         let full = self.modifies.len() >= self.count + MAX_MODIFIES_BEYOND_INSTANCES;
+        if self.kind == Some(false) && (!full || self.modifies.contains_key(&key)) {
+            self.modifies_changed.push(key.clone());
+            self.persist_changed = true;
+        }
         match self.modifies.entry(key) {
             Entry::Occupied(mut kept) => kept.get_mut().settings = settings,
             Entry::Vacant(_) if full => return Err(TooManyModifies),
@@ -813,6 +820,49 @@ impl ServiceState {
     /// dropped after [`MODIFY_RETENTION`] unless an instance registers there again.
     fn orphan_modify(&mut self, cluster: &str, ip: &str, port: u16, now: u64) {
         orphan(&mut self.modifies, cluster, ip, port, now);
+    }
+
+    /// The addresses whose modify changed since the last call, each with the modify kept there
+    /// now (`None`: dropped) as `(weight, enabled, metadata)`, for the data directory.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn take_changed_modifies(
+        &mut self,
+    ) -> Vec<(ModifyKey, Option<(f64, bool, Metadata)>)> {
+        let mut changed = std::mem::take(&mut self.modifies_changed);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+            .into_iter()
+            .map(|key| {
+                let kept = self.modifies.get(&key).map(|kept| {
+                    let s = &kept.settings;
+                    (s.weight, s.enabled, expand(&s.metadata))
+                });
+                (key, kept)
+            })
+            .collect()
+    }
+
+    /// Keeps a modify read back from the data directory.
+    pub(crate) fn load_modify(
+        &mut self,
+        cluster: &str,
+        ip: &str,
+        port: u16,
+        weight: f64,
+        enabled: bool,
+        metadata: Metadata,
+    ) {
+        let settings = Settings {
+            weight,
+            enabled,
+            metadata: compact(metadata),
+        };
+        let kept = StoredModify {
+            settings,
+            orphaned_at: None,
+        };
+        self.modifies.insert(modify_key(cluster, ip, port), kept);
     }
 
     /// How many modifies the service keeps.
@@ -889,6 +939,9 @@ impl ServiceState {
             changed,
             lapses,
             modifies,
+            modifies_changed,
+            kind,
+            persist_changed,
             ..
         } = self;
         for (cluster_name, cluster) in clusters.iter_mut() {
@@ -942,8 +995,14 @@ impl ServiceState {
             });
         }
         clusters.retain(|_, c| !c.is_empty());
-        modifies.retain(|_, kept| match kept.orphaned_at {
-            Some(at) if now.saturating_sub(at) >= MODIFY_RETENTION => false,
+        modifies.retain(|key, kept| match kept.orphaned_at {
+            Some(at) if now.saturating_sub(at) >= MODIFY_RETENTION => {
+                if *kind == Some(false) {
+                    modifies_changed.push(key.clone());
+                    *persist_changed = true;
+                }
+                false
+            }
             Some(at) => {
                 let due = at.saturating_add(MODIFY_RETENTION);
                 next = Some(next.map_or(due, |n| n.min(due)));

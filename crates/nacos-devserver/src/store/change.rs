@@ -45,6 +45,41 @@ impl StoredInstance {
     }
 }
 
+/// A modify kept for an address (2.x and 3.x, persistent services): what it sets, whether an
+/// instance is there or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct KeptModify {
+    pub(crate) cluster: String,
+    pub(crate) ip: String,
+    pub(crate) port: u16,
+    pub(crate) weight: f64,
+    pub(crate) enabled: bool,
+    #[serde(default)]
+    pub(crate) metadata: BTreeMap<String, String>,
+}
+
+impl KeptModify {
+    /// What is wrong with it, naming the field; `None` when it can be loaded.
+    pub(crate) fn problem(&self) -> Option<String> {
+        // The same fields as an instance's, the same rules.
+        StoredInstance {
+            cluster: self.cluster.clone(),
+            ip: self.ip.clone(),
+            port: self.port,
+            weight: self.weight,
+            healthy: true,
+            enabled: self.enabled,
+            metadata: BTreeMap::new(),
+        }
+        .problem()
+    }
+
+    fn key(&self) -> InstanceKey {
+        (self.cluster.clone(), self.ip.clone(), self.port)
+    }
+}
+
 /// One line of the log: the new state of one instance or one service definition. Each line
 /// says what is, not what to do, so replaying a line twice changes nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +118,20 @@ pub(crate) enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ephemeral: Option<bool>,
     },
+    /// A modify was kept for an address, replacing the one there.
+    Modify {
+        namespace: String,
+        service: String,
+        modify: KeptModify,
+    },
+    /// The modify kept for an address was dropped.
+    Unmodify {
+        namespace: String,
+        service: String,
+        cluster: String,
+        ip: String,
+        port: u16,
+    },
 }
 
 impl Change {
@@ -94,7 +143,10 @@ impl Change {
         }
         match self {
             Change::Put { instance, .. } => instance.problem().map(|p| format!("instance.{p}")),
-            Change::Remove { ip, .. } if ip.trim().is_empty() => Some("ip: empty".into()),
+            Change::Modify { modify, .. } => modify.problem().map(|p| format!("modify.{p}")),
+            Change::Remove { ip, .. } | Change::Unmodify { ip, .. } if ip.trim().is_empty() => {
+                Some("ip: empty".into())
+            }
             Change::Define {
                 protect_threshold, ..
             } if !(0.0..=1.0).contains(protect_threshold) => Some(format!(
@@ -113,6 +165,12 @@ impl Change {
                 namespace, service, ..
             }
             | Change::Define {
+                namespace, service, ..
+            }
+            | Change::Modify {
+                namespace, service, ..
+            }
+            | Change::Unmodify {
                 namespace, service, ..
             } => (namespace, service),
         }
@@ -153,6 +211,9 @@ pub(crate) struct ServiceRecord {
     /// The persistent instances.
     #[serde(default)]
     pub(crate) instances: Vec<StoredInstance>,
+    /// The modifies kept for addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) modifies: Vec<KeptModify>,
 }
 
 impl ServiceRecord {
@@ -167,10 +228,17 @@ impl ServiceRecord {
                 self.protect_threshold
             ));
         }
-        self.instances
+        let instances = self
+            .instances
             .iter()
             .enumerate()
-            .find_map(|(i, instance)| Some(format!("instances[{i}].{}", instance.problem()?)))
+            .find_map(|(i, instance)| Some(format!("instances[{i}].{}", instance.problem()?)));
+        instances.or_else(|| {
+            self.modifies
+                .iter()
+                .enumerate()
+                .find_map(|(i, modify)| Some(format!("modifies[{i}].{}", modify.problem()?)))
+        })
     }
 }
 
@@ -183,6 +251,8 @@ struct ServiceState {
     metadata: BTreeMap<String, String>,
     ephemeral: Option<bool>,
     instances: BTreeMap<InstanceKey, StoredInstance>,
+    /// Kept while the service has a definition or persistent instances.
+    modifies: BTreeMap<InstanceKey, KeptModify>,
 }
 
 /// The persistent state the log and the snapshot add up to, kept by the store to write the
@@ -204,6 +274,32 @@ impl Persistent {
                 let state = self.services.entry((namespace, service)).or_default();
                 state.instances.insert(instance.key(), instance);
                 return;
+            }
+            Change::Modify {
+                namespace,
+                service,
+                modify,
+            } => {
+                let state = self
+                    .services
+                    .entry((namespace.clone(), service.clone()))
+                    .or_default();
+                state.modifies.insert(modify.key(), modify);
+                ((namespace, service), state)
+            }
+            Change::Unmodify {
+                namespace,
+                service,
+                cluster,
+                ip,
+                port,
+            } => {
+                let key = (namespace, service);
+                let Some(state) = self.services.get_mut(&key) else {
+                    return;
+                };
+                state.modifies.remove(&(cluster, ip, port));
+                (key, state)
             }
             Change::Remove {
                 namespace,
@@ -251,6 +347,7 @@ impl Persistent {
             metadata: record.metadata,
             ephemeral: record.ephemeral,
             instances: record.instances.into_iter().map(|i| (i.key(), i)).collect(),
+            modifies: record.modifies.into_iter().map(|m| (m.key(), m)).collect(),
         };
         let key = (record.namespace, record.service);
         if state.defined || !state.instances.is_empty() {
@@ -272,6 +369,7 @@ impl Persistent {
                 metadata: state.metadata.clone(),
                 ephemeral: state.ephemeral,
                 instances: state.instances.values().cloned().collect(),
+                modifies: state.modifies.values().cloned().collect(),
             })
             .collect()
     }
@@ -384,5 +482,58 @@ mod tests {
         assert_eq!(names, ["G@@a", "G@@c"], "an empty, undefined service goes");
         assert_eq!(once[0].instances, [instance("2.2.2.2", 80)]);
         assert_eq!(state.instances(), 1);
+    }
+    /// Modifies kept for addresses: written, replaced, dropped, read back from a line, and kept
+    /// only while the service has a definition or persistent instances.
+    #[test]
+    fn kept_modifies_add_up() {
+        let modify = |ip: &str, weight: f64| Change::Modify {
+            namespace: "public".into(),
+            service: "G@@a".into(),
+            modify: KeptModify {
+                cluster: "B".into(),
+                ip: ip.into(),
+                port: 80,
+                weight,
+                enabled: false,
+                metadata: BTreeMap::from([("k".into(), "v".into())]),
+            },
+        };
+        let line = serde_json::to_string(&modify("1.1.1.1", 2.0)).unwrap();
+        assert!(line.starts_with(r#"{"op":"modify","#), "{line}");
+        assert_eq!(
+            serde_json::from_str::<Change>(&line).unwrap(),
+            modify("1.1.1.1", 2.0)
+        );
+        assert_eq!(
+            modify("1.1.1.1", -1.0).problem().unwrap(),
+            "modify.weight: -1 is not a weight (0 to 10000)"
+        );
+
+        let mut state = Persistent::default();
+        state.apply(modify("1.1.1.1", 2.0));
+        assert!(state.records().is_empty(), "nothing holds the service");
+        state.apply(put("G@@a", "1.1.1.1"));
+        state.apply(modify("1.1.1.1", 2.0));
+        state.apply(modify("1.1.1.1", 3.0));
+        state.apply(modify("2.2.2.2", 4.0));
+        state.apply(Change::Unmodify {
+            namespace: "public".into(),
+            service: "G@@a".into(),
+            cluster: "B".into(),
+            ip: "2.2.2.2".into(),
+            port: 80,
+        });
+        let records = state.records();
+        let kept: Vec<_> = records[0]
+            .modifies
+            .iter()
+            .map(|m| (m.ip.as_str(), m.weight))
+            .collect();
+        assert_eq!(kept, [("1.1.1.1", 3.0)]);
+        let snapshot = serde_json::to_string(&records[0]).unwrap();
+        let back: ServiceRecord = serde_json::from_str(&snapshot).unwrap();
+        assert_eq!(back, records[0]);
+        assert_eq!(back.problem(), None);
     }
 }

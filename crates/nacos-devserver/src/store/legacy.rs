@@ -116,6 +116,7 @@ fn read_record(path: &Path) -> io::Result<ServiceRecord> {
         metadata: old.metadata,
         ephemeral: None,
         instances,
+        modifies: Vec::new(),
     };
     if let Some(problem) = record.problem() {
         return Err(invalid(path, None, &problem));

@@ -6,12 +6,16 @@
 //!
 //! - `snapshot.json`: the persistent state at the last compaction,
 //!   `{"format": 1, "services": [{"namespace", "service", "defined", "protectThreshold",
-//!   "metadata", "instances": [{"cluster", "ip", "port", "weight", "healthy", "enabled",
-//!   "metadata"}]}]}`.
+//!   "metadata", "ephemeral"?, "instances": [{"cluster", "ip", "port", "weight", "healthy",
+//!   "enabled", "metadata"}], "modifies"?: [{"cluster", "ip", "port", "weight", "enabled",
+//!   "metadata"}]}]}` (`ephemeral`: the kind a created service holds; `modifies`: the 2.x
+//!   modifies a persistent service keeps by address).
 //! - `changes.jsonl`: every change since, one object per line, each saying what now is:
 //!   `{"op": "put", "namespace", "service", "instance": {...}}`,
-//!   `{"op": "remove", "namespace", "service", "cluster", "ip", "port"}` or
-//!   `{"op": "define", "namespace", "service", "defined", "protectThreshold", "metadata"}`.
+//!   `{"op": "remove", "namespace", "service", "cluster", "ip", "port"}`,
+//!   `{"op": "define", "namespace", "service", "defined", "protectThreshold", "metadata",
+//!   "ephemeral"?}`, `{"op": "modify", "namespace", "service", "modify": {...}}` or
+//!   `{"op": "unmodify", "namespace", "service", "cluster", "ip", "port"}`.
 //!
 //! A write call is answered once its line is on disk (`fdatasync`). One thread writes: it
 //! takes every change that arrived while it was syncing and syncs them together, so the cost
@@ -40,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use change::Persistent;
-pub(crate) use change::{Change, ServiceRecord, StoredInstance};
+pub(crate) use change::{Change, KeptModify, ServiceRecord, StoredInstance};
 
 /// The snapshot file's name in `naming/`.
 pub(crate) const SNAPSHOT_FILE: &str = "snapshot.json";
