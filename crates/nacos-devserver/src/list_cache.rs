@@ -118,8 +118,9 @@ impl ListCache {
 
     /// Keeps `rendered`, the answer to `query` from `service` at `generation`, replacing an
     /// older one, and lets the least recently used answers go until the budget holds. Not
-    /// kept: an answer larger than the budget (it would empty the cache) or older than the one
-    /// kept (a newer answer is never shadowed).
+    /// kept: an answer larger than a quarter of the budget (one answer must not take the room
+    /// of all the others; at the default budget, 32 MiB is a service of over 100,000
+    /// instances) or older than the one kept (a newer answer is never shadowed).
     pub(crate) fn keep(
         &self,
         service: u64,
@@ -133,7 +134,7 @@ impl ListCache {
             rendered,
         };
         let size = cost(&key, &answer);
-        if size > self.budget {
+        if size > self.budget / 4 {
             return;
         }
         let mut kept = self.lock();
@@ -227,17 +228,17 @@ mod tests {
                 rendered: answer("s0"),
             },
         );
-        let cache = ListCache::new(3 * one);
-        for service in 0..3 {
+        let cache = ListCache::new(4 * one);
+        for service in 0..4 {
             cache.keep(service, 0, query(""), answer(&format!("s{service}")));
         }
-        assert_eq!((cache.len(), cache.bytes()), (3, 3 * one));
+        assert_eq!((cache.len(), cache.bytes()), (4, 4 * one));
         // Service 0 used again: service 1 is now the least recently used.
         assert!(cache.get(0, 0, query("")).is_some());
-        cache.keep(3, 0, query(""), answer("s3"));
-        assert_eq!((cache.len(), cache.bytes()), (3, 3 * one));
+        cache.keep(4, 0, query(""), answer("s4"));
+        assert_eq!((cache.len(), cache.bytes()), (4, 4 * one));
         assert!(cache.get(1, 0, query("")).is_none());
-        for service in [0, 2, 3] {
+        for service in [0, 2, 3, 4] {
             assert!(
                 text(&cache.get(service, 0, query("")).unwrap()).contains(&format!("s{service}"))
             );
@@ -245,10 +246,12 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_larger_than_the_budget_is_not_kept() {
-        let cache = ListCache::new(64);
-        cache.keep(1, 0, query(""), answer(&"x".repeat(100)));
+    fn an_answer_larger_than_a_quarter_of_the_budget_is_not_kept() {
+        let cache = ListCache::new(4 * 1024);
+        cache.keep(1, 0, query(""), answer(&"x".repeat(1024)));
         assert_eq!((cache.len(), cache.bytes()), (0, 0));
+        cache.keep(1, 0, query(""), answer(&"x".repeat(512)));
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

@@ -368,7 +368,7 @@ impl DevServerBuilder {
     /// answer is rendered once per change and filter and then served from memory; past this
     /// budget the least recently used answers are dropped and rendered again when next asked
     /// for. So many services, each listed with many cluster filters, cannot grow memory past
-    /// it. An answer larger than the budget is rendered for each call.
+    /// it. An answer larger than a quarter of the budget is rendered for each call.
     ///
     /// Defaults to 128 MiB.
     pub fn max_list_cache_memory(mut self, bytes: usize) -> Self {
