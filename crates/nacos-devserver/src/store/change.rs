@@ -22,27 +22,30 @@ pub(crate) struct StoredInstance {
 impl StoredInstance {
     /// What is wrong with it, naming the field; `None` when it can be loaded.
     pub(crate) fn problem(&self) -> Option<String> {
-        if self.ip.trim().is_empty() {
-            return Some("ip: empty".into());
-        }
-        if self.port == 0 {
-            return Some("port: 0 is not a port".into());
-        }
-        if self.cluster.trim().is_empty() {
-            return Some("cluster: empty".into());
-        }
-        if !(self.weight.is_finite() && (0.0..=10_000.0).contains(&self.weight)) {
-            return Some(format!(
-                "weight: {} is not a weight (0 to 10000)",
-                self.weight
-            ));
-        }
-        None
+        address_problem(&self.cluster, &self.ip, self.port, self.weight)
     }
 
     fn key(&self) -> InstanceKey {
         (self.cluster.clone(), self.ip.clone(), self.port)
     }
+}
+
+/// What is wrong with the fields a stored instance and a kept modify share, naming the
+/// field; `None` when they can be loaded.
+fn address_problem(cluster: &str, ip: &str, port: u16, weight: f64) -> Option<String> {
+    if ip.trim().is_empty() {
+        return Some("ip: empty".into());
+    }
+    if port == 0 {
+        return Some("port: 0 is not a port".into());
+    }
+    if cluster.trim().is_empty() {
+        return Some("cluster: empty".into());
+    }
+    if !(weight.is_finite() && (0.0..=10_000.0).contains(&weight)) {
+        return Some(format!("weight: {weight} is not a weight (0 to 10000)"));
+    }
+    None
 }
 
 /// A modify kept for an address (2.x and 3.x, persistent services): what it sets, whether an
@@ -63,16 +66,7 @@ impl KeptModify {
     /// What is wrong with it, naming the field; `None` when it can be loaded.
     pub(crate) fn problem(&self) -> Option<String> {
         // The same fields as an instance's, the same rules.
-        StoredInstance {
-            cluster: self.cluster.clone(),
-            ip: self.ip.clone(),
-            port: self.port,
-            weight: self.weight,
-            healthy: true,
-            enabled: self.enabled,
-            metadata: BTreeMap::new(),
-        }
-        .problem()
+        address_problem(&self.cluster, &self.ip, self.port, self.weight)
     }
 
     fn key(&self) -> InstanceKey {
