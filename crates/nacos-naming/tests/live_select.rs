@@ -133,6 +133,70 @@ fn no_qualifying_instance_is_an_error() {
     assert!(matches!(bad, Err(Error::InvalidParam { .. })), "{bad:?}");
 }
 
+/// The service name is checked when no held list answers, and first among the arguments:
+/// subscriptions held do not let a bad name through.
+#[test]
+fn a_bad_service_name_is_refused_beside_held_lists() {
+    let server = DevServer::builder().start().unwrap();
+    let client = fast_client(&server.addr().to_string()).build().unwrap();
+    let service = unique("select-name");
+    client
+        .add_naming_instance(&service, "10.7.0.3", 1)
+        .send()
+        .unwrap();
+    let events = Events::subscribe(&client, &service, None);
+    events.nth(1);
+    let held = client.select_one_healthy_instance(&service).send().unwrap();
+    let again = client.select_one_healthy_instance(&service).send().unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&held, &again),
+        "picked from the held list"
+    );
+    for bad in ["", "  ", "a\nb", "x\u{85}y"] {
+        let refused = client
+            .select_one_healthy_instance(bad)
+            .send_with(|i| i.port);
+        assert!(
+            matches!(
+                refused,
+                Err(Error::InvalidParam {
+                    param: "service_name",
+                    ..
+                })
+            ),
+            "{bad:?}: {refused:?}"
+        );
+        let refused = client
+            .select_one_healthy_instance(bad)
+            .group_name("a@@b")
+            .send();
+        assert!(
+            matches!(
+                refused,
+                Err(Error::InvalidParam {
+                    param: "service_name",
+                    ..
+                })
+            ),
+            "{bad:?} with a bad group: {refused:?}"
+        );
+    }
+    let bad_group = client
+        .select_one_healthy_instance(&service)
+        .group_name("a@@b")
+        .send();
+    assert!(
+        matches!(
+            bad_group,
+            Err(Error::InvalidParam {
+                param: "group_name",
+                ..
+            })
+        ),
+        "{bad_group:?}"
+    );
+}
+
 /// Picks from a subscription follow its list as the server changes it (the held snapshot is
 /// replaced whole), and the picked instance is the one held, shared between picks.
 #[test]

@@ -83,6 +83,11 @@ where
 pub(crate) struct FirstError(Option<Error>);
 
 impl FirstError {
+    /// Whether no error is recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Records `result`'s error unless one is already recorded.
     pub(crate) fn check(&mut self, result: Result<(), Error>) {
         if let (None, Err(e)) = (&self.0, result) {

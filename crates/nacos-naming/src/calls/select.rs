@@ -34,16 +34,14 @@ impl NamingClient {
         &self,
         service_name: impl Into<String>,
     ) -> SelectInstance<'_> {
-        let service_name = service_name.into();
-        let mut errors = FirstError::default();
-        errors.check(validate::service_name(&service_name));
+        // The name is checked only when no held list answers (see `pick`).
         SelectInstance {
             client: self,
-            service_name,
+            service_name: service_name.into(),
             group_name: None,
             namespace_id: None,
             clusters: Vec::new(),
-            errors,
+            errors: FirstError::default(),
         }
     }
 }
@@ -132,22 +130,34 @@ impl SelectInstance<'_> {
     /// Picks one instance and runs `lend` on it, from the subscription's held list when there
     /// is one, otherwise from a fresh list.
     fn pick<R>(mut self, lend: impl FnOnce(&Arc<Instance>) -> R) -> Result<R, Error> {
-        std::mem::take(&mut self.errors).into_result()?;
+        let errors = std::mem::take(&mut self.errors);
         let clusters = canonical_clusters(&self.clusters);
         let inner = &self.client.inner;
         let namespace = self.namespace_id.as_deref().or(inner.namespace());
         let group = self.group_name.as_deref().unwrap_or(DEFAULT_GROUP);
-        let key = KeyRef {
-            namespace,
-            group,
-            service: &self.service_name,
-            clusters: &clusters,
+        let lend = if errors.is_empty() {
+            let key = KeyRef {
+                namespace,
+                group,
+                service: &self.service_name,
+                clusters: &clusters,
+            };
+            match inner
+                .background()
+                .subscriber
+                .pick_held(key, random::unit(), lend)
+            {
+                Ok(picked) => return picked.ok_or_else(|| self.nothing_to_pick()),
+                Err(not_held) => not_held,
+            }
+        } else {
+            lend
         };
-        let subscriber = &inner.background().subscriber;
-        let lend = match subscriber.pick_held(key, random::unit(), lend) {
-            Ok(picked) => return picked.ok_or_else(|| self.nothing_to_pick()),
-            Err(not_held) => not_held,
-        };
+        // A name found among the held lists was checked when it was subscribed: only a name
+        // that is not is checked here, on the path that asks a server. Its error comes first,
+        // as the name is the first argument.
+        validate::service_name(&self.service_name)?;
+        errors.into_result()?;
         let mut service = ServiceKey::new(namespace.map(str::to_owned), self.service_name.clone());
         service.group_name = group.to_owned();
         let mut query = ListQuery::new(service);

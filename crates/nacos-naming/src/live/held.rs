@@ -110,7 +110,7 @@ impl HeldLists {
 
 /// A subscription key's parts, borrowed: what a pick looks its list up by, so it builds no
 /// owned key per call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeyRef<'a> {
     pub(crate) namespace: Option<&'a str>,
     pub(crate) group: &'a str,
@@ -148,9 +148,12 @@ impl<'a> Borrow<dyn AsKeyRef + 'a> for SubscriptionKey {
     }
 }
 
+/// Hashed by the service name alone: keys equal in every part hash alike, and the few keys
+/// sharing a name (other groups, namespaces, cluster filters) are told apart by `eq`. A pick
+/// hashes one string instead of four.
 impl Hash for dyn AsKeyRef + '_ {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key_ref().hash(state);
+        self.key_ref().service.hash(state);
     }
 }
 
@@ -162,10 +165,10 @@ impl PartialEq for dyn AsKeyRef + '_ {
 
 impl Eq for dyn AsKeyRef + '_ {}
 
-/// Hashed through its parts, as the borrowed form is: the two must hash alike.
+/// Hashed as the borrowed form is (by the service name): the two must hash alike.
 impl Hash for SubscriptionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key_ref().hash(state);
+        (self as &dyn AsKeyRef).hash(state);
     }
 }
 
