@@ -41,9 +41,12 @@ pub struct Args {
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Rounds the time of each case is split into, the cases taking turns; each case is
-    /// quoted by its best round.
-    #[arg(long, default_value_t = 6)]
+    /// quoted by its median round, and scaling by the median of per-round ratios.
+    #[arg(long, default_value_t = 12)]
     rounds: u32,
+    /// Print every round's pair of rates.
+    #[arg(long)]
+    each_round: bool,
     /// Instances in the service, of weights 1, 2, 3...
     #[arg(long, default_value_t = 10)]
     instances: u16,
@@ -160,43 +163,59 @@ pub fn run(args: Args) -> Result<()> {
             })
     };
 
-    // Each round runs every case once for its share of the time, and each case keeps its
-    // best round: a burst of other work on the machine slows one round of every case rather
-    // than every round of one, and cannot make a case look faster than it is.
-    let cases = [
-        (Case::Sent, 1),
-        (Case::Sent, threads),
-        (Case::Lent, 1),
-        (Case::Lent, threads),
-        (Case::PrivateCopy, 1),
-        (Case::PrivateCopy, threads),
-        (Case::SharedCopy, threads),
-    ];
+    // Scaling is judged by pairs: within a round each kind of pick runs on one thread and on
+    // every thread back to back (which first alternates by round), and the figure is the
+    // median of the per-round ratios. A burst of other work then slows one pair, not the whole
+    // figure; and unlike keeping each case's best round, the median does not favour one
+    // thread, whose rate varies more from round to round (fresh threads, each with its own
+    // stack and thread-locals) than the mean of several.
+    let kinds = [Case::Sent, Case::Lent, Case::PrivateCopy];
     let rounds = args.rounds.max(1);
     let slice = Duration::from_secs_f64(args.seconds / rounds as f64);
-    let mut best: Vec<Option<Sample>> = vec![None; cases.len()];
-    for _ in 0..rounds {
-        for ((case, threads), best) in cases.iter().zip(&mut best) {
-            let sample = match case {
-                Case::Sent => picks(*threads, slice, || (), owned)?,
-                Case::Lent => picks(*threads, slice, || (), lent)?,
-                Case::PrivateCopy => {
-                    picks(*threads, slice, || Arc::new(Copied::new(&hosts)), copied)?
-                }
-                Case::SharedCopy => picks(*threads, slice, || shared.clone(), copied)?,
-            };
-            if best.is_none_or(|b| sample.per_second() > b.per_second()) {
-                *best = Some(sample);
-            }
+    let measure = |case: Case, threads: usize| -> Result<Sample> {
+        match case {
+            Case::Sent => picks(threads, slice, || (), owned),
+            Case::Lent => picks(threads, slice, || (), lent),
+            Case::PrivateCopy => picks(threads, slice, || Arc::new(Copied::new(&hosts)), copied),
+            Case::SharedCopy => picks(threads, slice, || shared.clone(), copied),
         }
+    };
+    let mut pairs: Vec<Vec<(Sample, Sample)>> = vec![Vec::new(); kinds.len()];
+    let mut shared_rounds = Vec::new();
+    for round in 0..rounds {
+        for (case, pairs) in kinds.iter().zip(&mut pairs) {
+            let (one, many) = if round % 2 == 0 {
+                let one = measure(*case, 1)?;
+                (one, measure(*case, threads)?)
+            } else {
+                let many = measure(*case, threads)?;
+                (measure(*case, 1)?, many)
+            };
+            if args.each_round {
+                println!(
+                    "round {round:>2} {:<32} 1 thread {:>12.0}/s  {threads} threads {:>12.0}/s  \
+                     per thread {}",
+                    case.label(),
+                    one.per_second(),
+                    many.per_second(),
+                    report::number(scaling(&one, &many))
+                );
+            }
+            pairs.push((one, many));
+        }
+        shared_rounds.push(measure(Case::SharedCopy, threads)?);
     }
-    let best: Vec<Sample> = best.into_iter().flatten().collect();
-    let [one, many, lent_one, lent_many, machine_one, machine_many, shared_many] = best[..] else {
+    let [sent, lent_pairs, machine_pairs] = &pairs[..] else {
         return Err("a case was not measured".into());
     };
-    for ((case, _), sample) in cases.iter().zip(&best) {
-        table.row(sample.row(case.label()));
+    for (case, pairs) in kinds.iter().zip(&pairs) {
+        table.row(median_sample(pairs.iter().map(|p| p.0)).row(case.label()));
+        table.row(median_sample(pairs.iter().map(|p| p.1)).row(case.label()));
     }
+    let shared_many = median_sample(shared_rounds.iter().copied());
+    table.row(shared_many.row(Case::SharedCopy.label()));
+    let one = median_sample(sent.iter().map(|p| p.0));
+    let many = median_sample(sent.iter().map(|p| p.1));
 
     let node = if args.skip_node {
         None
@@ -217,30 +236,31 @@ pub fn run(args: Args) -> Result<()> {
     };
     table.print();
 
-    let speed_up =
-        |one: &Sample, many: &Sample| many.per_second() / one.per_second() / threads as f64;
-    let machine = speed_up(&machine_one, &machine_many);
+    let machine = median_scaling(machine_pairs);
+    let lent = median_scaling(lent_pairs);
+    let machine_one = median_sample(machine_pairs.iter().map(|p| p.0));
     report::goal(
         "picks/s on one thread, send()",
         one.per_second(),
         Goal::AtLeast(5e6),
     );
     println!(
-        "speed-up with {threads} threads / {threads}: machine (private copies) {}, one shared \
-         copy {}, send() {}, send_with() {}",
+        "per-thread speed-up with {threads} threads (picks/s / ({threads} x one thread's), \
+         median of {rounds} paired rounds): machine (private copies) {}, one shared copy {}, \
+         send() {}, send_with() {}",
         report::number(machine),
         report::number(shared_many.per_second() / machine_one.per_second() / threads as f64),
-        report::number(speed_up(&one, &many)),
-        report::number(speed_up(&lent_one, &lent_many)),
+        report::number(median_scaling(sent)),
+        report::number(lent),
     );
     println!(
         "send() speed-up / machine speed-up = {} (threads share the picked instances' \
          reference counts)",
-        report::number(speed_up(&one, &many) / machine)
+        report::number(median_scaling(sent) / machine)
     );
     report::goal(
         "send_with() speed-up / machine speed-up",
-        speed_up(&lent_one, &lent_many) / machine,
+        lent / machine,
         Goal::AtLeast(0.9),
     );
     if let Some((node_one, node_many)) = node {
@@ -274,6 +294,34 @@ impl Case {
             Case::PrivateCopy => "private copy per thread",
             Case::SharedCopy => "one copy shared by the threads",
         }
+    }
+}
+
+/// Picks/s on many threads over the threads times one thread's: 1 is linear growth.
+fn scaling(one: &Sample, many: &Sample) -> f64 {
+    many.per_second() / one.per_second() / many.threads as f64
+}
+
+/// The median of the per-round [`scaling`] of paired rounds.
+fn median_scaling(pairs: &[(Sample, Sample)]) -> f64 {
+    let ratios: Vec<f64> = pairs.iter().map(|(one, many)| scaling(one, many)).collect();
+    median(ratios)
+}
+
+/// The sample of median rate among `samples`.
+fn median_sample(samples: impl Iterator<Item = Sample>) -> Sample {
+    let mut samples: Vec<Sample> = samples.collect();
+    samples.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    samples[samples.len() / 2]
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
