@@ -1,5 +1,6 @@
 //! `nacos-devserver`: the naming server as a standalone process.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -215,7 +216,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     ))
 }
 
-/// Writes log records to stderr, one line each.
+/// Writes log records to stderr, one line each, in one write.
+///
+/// `eprintln!` would write a line in pieces (five system calls for a registration's line,
+/// each under the lock every worker thread shares) and panic when stderr is closed; a whole
+/// line is formatted first, and a failed write is dropped: a log line never stops a request.
 struct StderrLogger;
 
 impl log::Log for StderrLogger {
@@ -225,7 +230,8 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            eprintln!("{:<5} {}", record.level(), record.args());
+            let line = format!("{:<5} {}\n", record.level(), record.args());
+            let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
 

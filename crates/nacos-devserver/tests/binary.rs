@@ -73,6 +73,36 @@ impl Drop for Running {
     }
 }
 
+/// When whoever reads the log goes away (`nacos-devserver 2>&1 | head`, a supervisor that
+/// died), writing a log line fails: the request that logs it is still served.
+#[cfg(unix)]
+#[test]
+fn a_closed_log_does_not_stop_requests() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nacos-devserver"));
+    command.args(["--bind", "127.0.0.1:0", "--no-push"]);
+    let (child, lines, base) = start(&mut command);
+    let _server = Running(child);
+    drop(lines);
+    let agent = ureq::Agent::new_with_defaults();
+    for port in 1..=3 {
+        let instance =
+            format!("{base}/nacos/v1/ns/instance?serviceName=svc&ip=10.0.0.1&port={port}");
+        let answer = agent.post(&instance).send_empty();
+        assert!(
+            answer.is_ok_and(|a| a.status() == 200),
+            "registration {port}"
+        );
+    }
+    let list = agent
+        .get(format!("{base}/nacos/v1/ns/instance/list?serviceName=svc"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(list.matches("\"ip\":\"10.0.0.1\"").count(), 3, "{list}");
+}
+
 /// With few file descriptors (`ulimit -n 64`), a flood of slow bodies far larger than that does
 /// not lock other clients out: the connection cap sheds the slowest before descriptors run out.
 #[cfg(unix)]
