@@ -1,6 +1,8 @@
 //! The client's log on stderr: warnings by default (a heartbeat or a poll that fails while
 //! `register --keep-alive` or `watch` runs), more with `-v`, none with `-q`.
 
+use std::io::Write as _;
+
 use log::{LevelFilter, Log, Metadata, Record};
 
 struct StderrLogger;
@@ -18,7 +20,10 @@ impl Log for StderrLogger {
         if self.enabled(record.metadata()) {
             let level = record.level().as_str().to_ascii_lowercase();
             let text = crate::exit::one_line(&record.args().to_string());
-            eprintln!("nacosctl: {level}: {text}");
+            // One write per line, and none that can fail the caller: `eprintln!` panics
+            // when stderr is closed, and these records come from the client's own threads.
+            let line = format!("nacosctl: {level}: {text}\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
 

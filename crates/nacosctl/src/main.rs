@@ -75,6 +75,7 @@ mod table;
 mod watch;
 mod whereabouts;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -100,7 +101,7 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(failure) if failure.is_broken_pipe() => Status::Success.into(),
         Err(failure) => {
-            eprintln!("error: {failure}");
+            let _ = writeln!(std::io::stderr(), "error: {failure}");
             failure.status().into()
         }
     }

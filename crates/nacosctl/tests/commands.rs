@@ -795,3 +795,20 @@ fn the_password_is_never_printed() {
         "{text}"
     );
 }
+
+/// With stderr a pipe nobody reads any more, a failure still ends with its exit code, not a
+/// panic over the message it could not print.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stderr_does_not_turn_a_failure_into_a_panic() {
+    // A FIFO opened for reading and writing, then its reading end closed: a write fails with
+    // EPIPE every time, with no race against a reader exiting.
+    let script = r#"f=$(mktemp -u) && mkfifo "$f" && exec 3<>"$f" 4>"$f" && rm "$f" && exec 3<&- && exec "$0" "$@" 2>&4 >/dev/null"#;
+    let status = std::process::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_nacosctl")])
+        .args(["--server", "127.0.0.1:1", "list", "svc"])
+        .env_clear()
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(5), "{status:?}");
+}
