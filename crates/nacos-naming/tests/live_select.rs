@@ -3,11 +3,12 @@
 mod live_support;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use live_support::{fast_client, Events};
 use nacos_devserver::DevServer;
-use nacos_naming::Error;
+use nacos_naming::{Error, NamingClient};
 use nacos_test_support::unique;
 
 /// Picks follow fractional weights; disabled, weight-0 and unhealthy instances are never
@@ -133,25 +134,29 @@ fn no_qualifying_instance_is_an_error() {
     assert!(matches!(bad, Err(Error::InvalidParam { .. })), "{bad:?}");
 }
 
-/// The service name is checked when no held list answers, and first among the arguments:
-/// subscriptions held do not let a bad name through.
-#[test]
-fn a_bad_service_name_is_refused_beside_held_lists() {
+/// A devserver, a client, a service (named from `prefix`) holding 10.7.0.3:1, and the
+/// client's subscription to it once its first list arrived.
+fn subscribed_to_one_instance(prefix: &str) -> (DevServer, NamingClient, String, Arc<Events>) {
     let server = DevServer::builder().start().unwrap();
     let client = fast_client(&server.addr().to_string()).build().unwrap();
-    let service = unique("select-name");
+    let service = unique(prefix);
     client
         .add_naming_instance(&service, "10.7.0.3", 1)
         .send()
         .unwrap();
     let events = Events::subscribe(&client, &service, None);
     events.nth(1);
+    (server, client, service, events)
+}
+
+/// The service name is checked when no held list answers, and first among the arguments:
+/// subscriptions held do not let a bad name through.
+#[test]
+fn a_bad_service_name_is_refused_beside_held_lists() {
+    let (_server, client, service, _events) = subscribed_to_one_instance("select-name");
     let held = client.select_one_healthy_instance(&service).send().unwrap();
     let again = client.select_one_healthy_instance(&service).send().unwrap();
-    assert!(
-        std::sync::Arc::ptr_eq(&held, &again),
-        "picked from the held list"
-    );
+    assert!(Arc::ptr_eq(&held, &again), "picked from the held list");
     for bad in ["", "  ", "a\nb", "x\u{85}y"] {
         let refused = client
             .select_one_healthy_instance(bad)
@@ -201,19 +206,11 @@ fn a_bad_service_name_is_refused_beside_held_lists() {
 /// replaced whole), and the picked instance is the one held, shared between picks.
 #[test]
 fn picks_follow_the_subscribed_list_as_it_changes() {
-    let server = DevServer::builder().start().unwrap();
-    let client = fast_client(&server.addr().to_string()).build().unwrap();
-    let service = unique("select-follows");
-    client
-        .add_naming_instance(&service, "10.7.0.3", 1)
-        .send()
-        .unwrap();
-    let events = Events::subscribe(&client, &service, None);
-    events.nth(1);
+    let (_server, client, service, events) = subscribed_to_one_instance("select-follows");
     let first = client.select_one_healthy_instance(&service).send().unwrap();
     let again = client.select_one_healthy_instance(&service).send().unwrap();
     assert_eq!(first.port, 1);
-    assert!(std::sync::Arc::ptr_eq(&first, &again), "shared, not copied");
+    assert!(Arc::ptr_eq(&first, &again), "shared, not copied");
 
     client
         .add_naming_instance(&service, "10.7.0.3", 2)
