@@ -36,6 +36,7 @@ impl Fixture {
             health_timeout: 15_000,
             expire_timeout: 30_000,
             subscriber_ttl: 30_000,
+            empty_service_ttl: 60_000,
         };
         let registry = Arc::new(Registry::new(timings, version.identity(), Box::new(|_| {})));
         // 3.x lines need a token for admin calls even without auth mode, as the server sets up.

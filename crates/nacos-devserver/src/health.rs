@@ -73,13 +73,14 @@ mod tests {
             health_timeout: 15_000,
             expire_timeout: 30_000,
             subscriber_ttl: 30_000,
+            empty_service_ttl: 60_000,
         };
         let registry = Arc::new(Registry::new(
             timings,
             crate::version::Identity::PerAddress,
             Box::new(|_| {}),
         ));
-        // A defined service is kept while empty: nothing at all is due once it is.
+        // A defined, empty service: nothing is due before its cleanup, a minute away.
         registry
             .create_service(NS, SVC, 0.0, Metadata::new(), true)
             .unwrap();

@@ -75,9 +75,12 @@
 //! - 2.x and 3.x hold one kind of instance per service, fixed by its first registration (or by
 //!   its creation through the service API: persistent, or ephemeral with the v3
 //!   `ephemeral=true`) and kept until the emptied service is dropped, as official servers
-//!   refuse the other kind. A service created through the service API is kept while empty
-//!   (official servers drop any service 60 s after its last instance, its definition 60 s
-//!   later).
+//!   refuse the other kind.
+//! - Any service, whether a registration or the service API created it, is dropped with its
+//!   definition once it has had no instance for
+//!   [`empty_service_ttl`](DevServerBuilder::empty_service_ttl) (60 s), as official servers
+//!   clean empty services (2.x and 3.x 60 s after its last change, 1.4 after about 90 s), but
+//!   not while a push subscriber lists it.
 //! - 2.x and 3.x keep a modify for the `ip:port:cluster` it names, as official servers do, but
 //!   at most 1024 beyond the service's instances (more are refused with 400); in the data
 //!   directory only for persistent services, while they have a definition or persistent

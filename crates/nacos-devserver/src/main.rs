@@ -29,6 +29,10 @@ struct Cli {
     /// Remove an ephemeral instance after this long without a beat.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     expire_timeout: Duration,
+    /// Drop a service (its definition too) after this long without instances or subscribers,
+    /// as official servers clean empty services.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    empty_service_ttl: Duration,
     /// Beat interval asked of clients.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     beat_interval: Duration,
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> std::io::Result<()> {
         .bind(cli.bind)
         .health_timeout(cli.health_timeout)
         .expire_timeout(cli.expire_timeout)
+        .empty_service_ttl(cli.empty_service_ttl)
         .beat_interval(cli.beat_interval)
         .token_ttl(cli.token_ttl)
         .max_connections(cli.max_connections)

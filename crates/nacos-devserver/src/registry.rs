@@ -30,11 +30,6 @@ use crate::version::Identity;
 /// Called with each service whose instance set changed while it had push subscribers.
 pub(crate) type ChangeListener = Box<dyn Fn(&Arc<Service>) + Send + Sync>;
 
-/// How long an implicitly created service is kept once it is empty and nobody subscribes
-/// (official 2.x cleans empty services after 60 s too). Keeping it a while keeps its
-/// `lastRefTime` increasing for clients that list it again.
-const EMPTY_SERVICE_TTL: u64 = 60_000;
-
 /// Timings of the registry, in milliseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timings {
@@ -44,6 +39,10 @@ pub(crate) struct Timings {
     pub(crate) expire_timeout: u64,
     /// A push subscriber that has not listed again for this long is forgotten.
     pub(crate) subscriber_ttl: u64,
+    /// A service without instances for this long, and without push subscribers, is dropped,
+    /// its definition with it (official servers clean empty services too). Keeping it a while
+    /// keeps its `lastRefTime` increasing for clients that list it again.
+    pub(crate) empty_service_ttl: u64,
 }
 
 /// Why a call found nothing to act on.
@@ -341,7 +340,7 @@ impl Registry {
                 .timings
                 .health_timeout
                 .min(self.timings.expire_timeout)
-                .min(EMPTY_SERVICE_TTL);
+                .min(self.timings.empty_service_ttl);
             self.schedule(now, soonest);
             let changed = state.settle(now, wall_ms());
             let notify = changed && !state.subscribers.is_empty();
@@ -667,7 +666,7 @@ impl Registry {
                     log::debug!("{addr} not subscribed to {grouped}: it holds its cap");
                 }
                 // It may have created the service: its cleanup comes no sooner than this.
-                self.schedule(now, EMPTY_SERVICE_TTL);
+                self.schedule(now, self.timings.empty_service_ttl);
             }
             return service.render(state, query, &self.list_cache).0;
         }
@@ -934,6 +933,7 @@ impl Registry {
             health_timeout,
             expire_timeout,
             subscriber_ttl,
+            empty_service_ttl,
         } = self.timings;
         let mut next: Option<u64> = None;
         let mut due = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
@@ -957,10 +957,10 @@ impl Registry {
                 // Modifies a persistent service dropped: nobody waits for the write.
                 let _ = self.persist(&service, &mut state, Touched::Modifies);
             }
-            if !state.defined && state.len() == 0 {
+            if state.len() == 0 {
                 let since = state.empty_since().unwrap_or(now);
                 let at = since
-                    .saturating_add(EMPTY_SERVICE_TTL)
+                    .saturating_add(empty_service_ttl)
                     .max(state.subscribers.until(subscriber_ttl).unwrap_or(0));
                 if at <= now {
                     empty.push(service.clone());
@@ -997,7 +997,7 @@ impl Registry {
             .subscribers
             .until(self.timings.subscriber_ttl)
             .is_some_and(|until| until > now);
-        if state.removed || state.defined || state.len() > 0 || subscribed {
+        if state.removed || state.len() > 0 || subscribed {
             return;
         }
         state.removed = true;
@@ -1006,6 +1006,16 @@ impl Registry {
             if services.is_empty() {
                 map.remove(&*service.namespace);
             }
+        }
+        if state.defined {
+            // Its definition was kept: the removal is, too. Nobody waits for the write.
+            log::info!(
+                "removed {}@@{}: no instance for {} ms",
+                service.namespace,
+                service.grouped,
+                self.timings.empty_service_ttl
+            );
+            let _ = self.persist(service, &mut state, Touched::Definition);
         }
     }
 
@@ -1159,6 +1169,7 @@ mod tests {
             health_timeout: health,
             expire_timeout: expire,
             subscriber_ttl: 60_000,
+            empty_service_ttl: 60_000,
         };
         // These tests were written for 1.4 identity (an address may sit in two clusters).
         let registry = Registry::new(
@@ -1639,7 +1650,7 @@ mod tests {
         r.register(NS, SVC, reg("DEFAULT", "1.1.1.1", 80)).unwrap();
         r.deregister(NS, SVC, "DEFAULT", "1.1.1.1", 80, true);
         let due = r.expire().next.unwrap();
-        assert!(due >= EMPTY_SERVICE_TTL);
+        assert!(due >= r.timings.empty_service_ttl);
         assert!(r.find(NS, SVC).is_some());
         // Pretend the time has passed.
         let service = r.find(NS, SVC).unwrap();
@@ -1658,6 +1669,7 @@ mod tests {
             health_timeout: 15_000,
             expire_timeout: 30_000,
             subscriber_ttl: 60_000,
+            empty_service_ttl: 60_000,
         };
         Registry::new(
             timings,

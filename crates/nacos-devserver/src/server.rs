@@ -126,6 +126,7 @@ pub struct DevServerBuilder {
     push_to_client_ip: bool,
     subscriptions_per_ip: usize,
     subscriber_ttl: Duration,
+    empty_service_ttl: Duration,
     worker_threads: usize,
     version: NacosVersion,
     max_connections: usize,
@@ -151,6 +152,7 @@ impl Default for DevServerBuilder {
             push_to_client_ip: false,
             subscriptions_per_ip: crate::subscribers::SUBSCRIPTIONS_PER_IP,
             subscriber_ttl: Duration::from_secs(30),
+            empty_service_ttl: Duration::from_secs(60),
             worker_threads: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(4),
@@ -180,6 +182,7 @@ impl fmt::Debug for DevServerBuilder {
             .field("push_to_client_ip", &self.push_to_client_ip)
             .field("subscriptions_per_ip", &self.subscriptions_per_ip)
             .field("subscriber_ttl", &self.subscriber_ttl)
+            .field("empty_service_ttl", &self.empty_service_ttl)
             .field("worker_threads", &self.worker_threads)
             .field("version", &self.version)
             .field("max_connections", &self.max_connections)
@@ -314,6 +317,18 @@ impl DevServerBuilder {
         self
     }
 
+    /// How long a service without instances is kept, when nobody subscribes to it: then it is
+    /// dropped with its definition (protection threshold, metadata), whether it was created by
+    /// a registration or through the service API, as official servers clean empty services
+    /// (2.x and 3.x 60 s after the service's last change, `nacos.naming.clean.empty-service.
+    /// expired-time`; 1.4 after three empty scans 30 s apart).
+    ///
+    /// Defaults to 60 s.
+    pub fn empty_service_ttl(mut self, ttl: Duration) -> Self {
+        self.empty_service_ttl = ttl;
+        self
+    }
+
     /// Threads answering requests.
     ///
     /// Defaults to the number of CPUs, at most 4.
@@ -410,6 +425,7 @@ impl DevServerBuilder {
             health_timeout: millis(self.health_timeout),
             expire_timeout: millis(self.expire_timeout),
             subscriber_ttl: millis(self.subscriber_ttl),
+            empty_service_ttl: millis(self.empty_service_ttl),
         };
         let push = self.push && self.version.pushes_over_udp();
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();

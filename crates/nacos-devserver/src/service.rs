@@ -440,7 +440,8 @@ pub(crate) struct ServiceState {
     pub(crate) protect_threshold: f32,
     /// Service metadata (service API only).
     pub(crate) metadata: Metadata,
-    /// Created or updated through the service API: persisted, listed and kept while empty.
+    /// Created or updated through the service API: persisted and listed; dropped like any
+    /// service once empty for the empty-service time to live.
     pub(crate) defined: bool,
     /// Sum of the instances' content hashes: order-independent and updated in O(1) per change.
     checksum: u128,

@@ -397,3 +397,63 @@ fn the_service_list_with_instances() {
         (&json!("orders"), &json!(2), &json!(2), &json!("false"))
     );
 }
+
+/// A created service without instances is dropped with its definition once the empty-service
+/// time to live passes, as official servers clean empty services, and stays dropped after a
+/// restart; one that holds an instance stays until that instance goes.
+#[test]
+fn an_empty_service_is_dropped_with_its_definition() {
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        started(
+            DevServer::builder()
+                .nacos_version(NacosVersion::V3_2)
+                .data_dir(dir.path())
+                .empty_service_ttl(Duration::from_millis(300)),
+        )
+    };
+    let (api, token) = start();
+    let busy = [("serviceName", "busy"), ("groupName", "G")];
+    let create = orders(&[("protectThreshold", "0.5")]);
+    assert_eq!(call(&api, &token, "POST", SERVICE, &create), ok());
+    assert_eq!(call(&api, &token, "POST", SERVICE, &busy), ok());
+    let instance = [
+        ("serviceName", "busy"),
+        ("groupName", "G"),
+        ("ip", "10.0.0.1"),
+        ("port", "80"),
+        ("ephemeral", "false"),
+    ];
+    let admin_instance = "/nacos/v3/admin/ns/instance";
+    assert_eq!(call(&api, &token, "POST", admin_instance, &instance), ok());
+
+    let gone = |params: &[(&str, &str)]| call(&api, &token, "GET", SERVICE, params).0 == 400;
+    nacos_test_support::expect_within("the empty service dropped", Duration::from_secs(10), || {
+        gone(&ORDERS)
+    });
+    let (status, detail) = call(&api, &token, "GET", SERVICE, &busy);
+    assert_eq!(status, 200, "a service with an instance stays: {detail}");
+
+    assert_eq!(
+        call(&api, &token, "DELETE", admin_instance, &instance),
+        ok()
+    );
+    nacos_test_support::expect_within(
+        "the emptied service dropped",
+        Duration::from_secs(10),
+        || gone(&busy),
+    );
+    api.server.shutdown().unwrap();
+
+    let (api, token) = start();
+    for service in [&ORDERS[..], &busy[..]] {
+        let (status, body) = call(&api, &token, "GET", SERVICE, service);
+        assert_eq!(status, 400, "dropped for good: {body}");
+    }
+    // Created again, it starts from a fresh definition.
+    assert_eq!(call(&api, &token, "POST", SERVICE, &ORDERS), ok());
+    let (_, detail) = call(&api, &token, "GET", SERVICE, &ORDERS);
+    assert_eq!(detail["data"]["protectThreshold"], 0.0);
+}
