@@ -1,12 +1,11 @@
 //! The servers under test, each a separate process (so its memory and CPU can be read apart
 //! from the load generator's), stopped when dropped, also when a benchmark panics.
 
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use nacos_test_support::Rnacos;
 
@@ -59,11 +58,15 @@ pub struct DevServerOptions {
 pub struct DevServerProcess {
     child: ChildGuard,
     addr: SocketAddr,
+    /// Its log (stderr), a file as a deployment keeps it: a pipe would have this process wake
+    /// for every line (one per registration), CPU taken from the load generator beside it.
+    _log: tempfile::NamedTempFile,
 }
 
 impl DevServerProcess {
     /// Starts the binary and waits until it says where it listens.
     pub fn start(binary: &Path, options: &DevServerOptions) -> Result<DevServerProcess> {
+        let log = tempfile::NamedTempFile::new()?;
         let mut command = Command::new(binary);
         command
             .args(["--bind", "127.0.0.1:0", "--log-level", "info"])
@@ -72,7 +75,7 @@ impl DevServerProcess {
             .env_remove("NACOS_DEVSERVER_AUTH")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(log.reopen()?);
         if options.no_push {
             command.arg("--no-push");
         }
@@ -93,44 +96,36 @@ impl DevServerProcess {
                 .spawn()
                 .map_err(|e| format!("starting {}: {e}", binary.display()))?,
         );
-        let stderr = child.0.stderr.take().expect("stderr is piped");
-        let addr = wait_for_address(stderr)?;
-        Ok(DevServerProcess { child, addr })
+        let addr = wait_for_address(&mut child, log.path())?;
+        Ok(DevServerProcess {
+            child,
+            addr,
+            _log: log,
+        })
     }
 }
 
-/// Reads the devserver's log until its "listening on http://ADDR" line, then keeps draining
-/// it on a thread (a full pipe would block the server).
-fn wait_for_address(stderr: ChildStderr) -> Result<SocketAddr> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("devserver-log".into())
-        .spawn(move || {
-            let mut sent = false;
-            let mut seen = Vec::new();
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(addr) = line
-                        .split("listening on http://")
-                        .nth(1)
-                        .and_then(|rest| rest.split([',', ' ']).next())
-                        .and_then(|a| a.parse::<SocketAddr>().ok())
-                    {
-                        sent = tx.send(Ok(addr)).is_ok();
-                    } else {
-                        seen.push(line);
-                    }
-                }
-            }
-            if !sent {
-                let _ = tx.send(Err(seen.join("\n")));
-            }
-        })?;
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Ok(addr)) => Ok(addr),
-        Ok(Err(log)) => Err(format!("nacos-devserver exited before listening:\n{log}").into()),
-        Err(_) => Err("nacos-devserver did not say where it listens within 20 s".into()),
+/// Reads the devserver's log file until its "listening on http://ADDR" line.
+fn wait_for_address(child: &mut ChildGuard, log: &Path) -> Result<SocketAddr> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let listening = text.lines().find_map(|line| {
+            line.split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split([',', ' ']).next())
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+        });
+        if let Some(addr) = listening {
+            return Ok(addr);
+        }
+        if child.0.try_wait()?.is_some() {
+            return Err(format!("nacos-devserver exited before listening:\n{text}").into());
+        }
+        if Instant::now() > deadline {
+            return Err("nacos-devserver did not say where it listens within 20 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
