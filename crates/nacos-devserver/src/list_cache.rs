@@ -156,13 +156,11 @@ impl ListCache {
     }
 
     /// The bytes counted for the answers kept now.
-    #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
         self.lock().bytes
     }
 
     /// How many answers are kept now.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().answers.len()
     }

@@ -172,7 +172,7 @@ impl Registry {
         &self.metrics
     }
 
-    /// How many namespaces, services, instances and subscribers there are now.
+    /// How many namespaces, services, instances, subscribers and cached answers there are now.
     pub(crate) fn census(&self) -> Census {
         let services: Vec<Arc<Service>> = {
             let map = self
@@ -188,6 +188,8 @@ impl Registry {
                 .collect::<std::collections::HashSet<_>>()
                 .len(),
             services: services.len(),
+            cached_answers: self.list_cache.len(),
+            cached_answer_bytes: self.list_cache.bytes(),
             ..Census::default()
         };
         for service in &services {

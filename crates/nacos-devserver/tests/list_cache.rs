@@ -45,12 +45,36 @@ fn lists_stay_right(api: &Api) {
     }
 }
 
+/// The list cache's gauges in the metrics: answers kept and their bytes.
+fn cache_gauges(api: &Api) -> (u64, u64) {
+    let (status, text) = api.call("GET", "/nacos/actuator/prometheus", &[]);
+    assert_eq!(status, 200, "{text}");
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+    };
+    (
+        gauge("nacos_devserver_list_cache_answers"),
+        gauge("nacos_devserver_list_cache_bytes"),
+    )
+}
+
 #[test]
 fn a_small_budget_across_many_services_and_filters_answers_right() {
-    lists_stay_right(&Api::with(DevServer::builder().max_list_cache_memory(4096)));
+    let api = Api::with(DevServer::builder().max_list_cache_memory(4096));
+    lists_stay_right(&api);
+    let (answers, bytes) = cache_gauges(&api);
+    assert!(answers > 0 && bytes > 0, "{answers} answers, {bytes} bytes");
+    assert!(
+        bytes <= 4096,
+        "{bytes} bytes kept within a 4096-byte budget"
+    );
 }
 
 #[test]
 fn no_budget_renders_every_answer() {
-    lists_stay_right(&Api::with(DevServer::builder().max_list_cache_memory(0)));
+    let api = Api::with(DevServer::builder().max_list_cache_memory(0));
+    lists_stay_right(&api);
+    assert_eq!(cache_gauges(&api), (0, 0));
 }

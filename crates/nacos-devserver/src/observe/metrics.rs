@@ -28,6 +28,9 @@ pub(crate) struct Census {
     pub(crate) instances: usize,
     pub(crate) healthy_instances: usize,
     pub(crate) subscribers: usize,
+    /// Rendered list answers kept, and the bytes counted for them against the budget.
+    pub(crate) cached_answers: usize,
+    pub(crate) cached_answer_bytes: usize,
 }
 
 impl Metrics {
@@ -75,6 +78,16 @@ impl Metrics {
                 "nacos_devserver_subscribers",
                 "Live push subscriptions (address and service).",
                 census.subscribers,
+            ),
+            (
+                "nacos_devserver_list_cache_answers",
+                "Rendered list answers kept for reuse.",
+                census.cached_answers,
+            ),
+            (
+                "nacos_devserver_list_cache_bytes",
+                "Bytes counted for the kept list answers, within --max-list-cache-memory.",
+                census.cached_answer_bytes,
             ),
         ];
         for (name, help, value) in gauges {
@@ -136,6 +149,8 @@ mod tests {
             instances: 3,
             healthy_instances: 2,
             subscribers: 1,
+            cached_answers: 4,
+            cached_answer_bytes: 5000,
         });
         for line in [
             "# TYPE nacos_devserver_instances gauge",
@@ -143,6 +158,8 @@ mod tests {
             "nacos_devserver_healthy_instances 2",
             "nacos_devserver_services 2",
             "nacos_devserver_subscribers 1",
+            "nacos_devserver_list_cache_answers 4",
+            "nacos_devserver_list_cache_bytes 5000",
             "nacos_devserver_requests_total{endpoint=\"register\",status=\"200\"} 2",
             "nacos_devserver_requests_total{endpoint=\"list\",status=\"400\"} 1",
             "nacos_devserver_pushes_total 1",
