@@ -256,6 +256,12 @@ async fn disable_from_the_page(browser: &Client, page: &str) -> Result<(), Failu
         .find_all(Locator::Css("img, script"))
         .await?
         .is_empty());
+    let definition = browser
+        .find(Locator::Id("service-definition"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(definition, "protection threshold 0 · metadata none");
     let services = browser.find(Locator::Id("services")).await?.text().await?;
     assert!(
         services.contains("orders") && services.contains("payments"),

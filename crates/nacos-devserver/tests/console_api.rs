@@ -101,6 +101,35 @@ fn the_console_works_on_every_line() {
     }
 }
 
+/// The instances view carries the service's definition: its protection threshold and
+/// metadata, or 0 and none for a service no service call defined.
+#[test]
+fn the_instances_view_shows_the_definition() {
+    let api = Api::start();
+    let view = |service: &str| {
+        api.json(
+            "GET",
+            "/nacos/console-api/instances",
+            &[("serviceName", service)],
+        )
+    };
+    api.register("plain", "10.0.0.1", 80, &[]);
+    let plain = view("DEFAULT_GROUP@@plain");
+    assert_eq!(plain["protectThreshold"], 0.0);
+    assert_eq!(plain["metadata"], serde_json::json!({}));
+
+    let create = [
+        ("serviceName", "defined"),
+        ("protectThreshold", "0.5"),
+        ("metadata", r#"{"owner":"team-a"}"#),
+    ];
+    api.ok("POST", "/nacos/v1/ns/service", &create);
+    let defined = view("DEFAULT_GROUP@@defined");
+    assert_eq!(defined["protectThreshold"], 0.5);
+    assert_eq!(defined["metadata"], serde_json::json!({"owner": "team-a"}));
+    assert_eq!(defined["instances"], serde_json::json!([]));
+}
+
 /// In auth mode the page is served without a token (it asks for a login), its calls are
 /// refused without one and answer with the token of a login.
 #[test]

@@ -124,7 +124,7 @@
       && document.activeElement.tagName === "INPUT";
     if (instances !== view.instances && !editing) {
       view.instances = instances;
-      drawInstances(JSON.parse(instances).instances);
+      drawInstances(JSON.parse(instances));
     }
   }
 
@@ -189,8 +189,12 @@
     pollIn(0);
   }
 
-  function drawInstances(instances) {
+  function drawInstances(held) {
+    const instances = held.instances;
     $("instances-title").textContent = `Instances of ${view.service} in ${view.namespace}`;
+    const metadata = Object.entries(held.metadata).map(([k, v]) => `${k}=${v}`).join(", ");
+    $("service-definition").textContent =
+      `protection threshold ${held.protectThreshold} · metadata ${metadata || "none"}`;
     $("no-instances").hidden = instances.length > 0;
     $("instances").tBodies[0].replaceChildren(...instances.map(instanceRow));
   }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::handlers::Context;
 use crate::params::Params;
 use crate::reply::ApiError;
+use crate::service::Metadata;
 
 /// The whole server at a glance.
 #[derive(Serialize)]
@@ -40,13 +41,17 @@ struct ServiceView {
     protected: bool,
 }
 
-/// One service's instances: disabled ones too, health as the beat rules set it.
+/// One service's instances (disabled ones too, health as the beat rules set it) and its
+/// definition.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InstancesView {
     namespace: String,
     /// `group@@name`.
     service: String,
+    /// 0 and none for a service no service call defined.
+    protect_threshold: f32,
+    metadata: Metadata,
     instances: Vec<Instance>,
 }
 
@@ -83,8 +88,17 @@ pub(crate) fn overview(cx: &Context) -> Overview {
 pub(crate) fn instances(cx: &Context, p: &Params) -> Result<InstancesView, ApiError> {
     let namespace = p.namespace()?;
     let service = p.grouped_service()?;
+    let (protect_threshold, metadata) = cx
+        .registry
+        .service_detail(&namespace, &service)
+        .map_or_else(
+            |_| (0.0, Metadata::new()),
+            |d| (d.protect_threshold, d.metadata),
+        );
     Ok(InstancesView {
         instances: cx.registry.held_instances(&namespace, &service),
+        protect_threshold,
+        metadata,
         namespace,
         service,
     })
