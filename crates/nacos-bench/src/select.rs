@@ -238,6 +238,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let machine = median_scaling(machine_pairs);
     let lent = median_scaling(lent_pairs);
+    let sent_scaling = median_scaling(sent);
     let machine_one = median_sample(machine_pairs.iter().map(|p| p.0));
     report::goal(
         "picks/s on one thread, send()",
@@ -250,13 +251,13 @@ pub fn run(args: Args) -> Result<()> {
          send() {}, send_with() {}",
         report::number(machine),
         report::number(shared_many.per_second() / machine_one.per_second() / threads as f64),
-        report::number(median_scaling(sent)),
+        report::number(sent_scaling),
         report::number(lent),
     );
     println!(
         "send() speed-up / machine speed-up = {} (threads share the picked instances' \
          reference counts)",
-        report::number(median_scaling(sent) / machine)
+        report::number(sent_scaling / machine)
     );
     report::goal(
         "send_with() speed-up / machine speed-up",

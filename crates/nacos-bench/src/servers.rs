@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nacos_test_support::Rnacos;
 
@@ -107,25 +107,27 @@ impl DevServerProcess {
 
 /// Reads the devserver's log file until its "listening on http://ADDR" line.
 fn wait_for_address(child: &mut ChildGuard, log: &Path) -> Result<SocketAddr> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let listening = text.lines().find_map(|line| {
+    let listening = |text: &str| {
+        text.lines().find_map(|line| {
             line.split("listening on http://")
                 .nth(1)
                 .and_then(|rest| rest.split([',', ' ']).next())
                 .and_then(|a| a.parse::<SocketAddr>().ok())
-        });
-        if let Some(addr) = listening {
-            return Ok(addr);
+        })
+    };
+    // The address, or the log of a server that exited first.
+    let outcome = nacos_test_support::wait_for(Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        match listening(&text) {
+            Some(addr) => Some(Ok(addr)),
+            None if child.0.try_wait().is_ok_and(|s| s.is_some()) => Some(Err(text)),
+            None => None,
         }
-        if child.0.try_wait()?.is_some() {
-            return Err(format!("nacos-devserver exited before listening:\n{text}").into());
-        }
-        if Instant::now() > deadline {
-            return Err("nacos-devserver did not say where it listens within 20 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    });
+    match outcome {
+        Some(Ok(addr)) => Ok(addr),
+        Some(Err(log)) => Err(format!("nacos-devserver exited before listening:\n{log}").into()),
+        None => Err("nacos-devserver did not say where it listens within 20 s".into()),
     }
 }
 

@@ -1011,11 +1011,10 @@ impl Registry {
         }
         if state.defined {
             // Its definition was kept: the removal is, too. Nobody waits for the write.
-            log::info!(
-                "removed {}@@{}: no instance for {} ms",
-                service.namespace,
-                service.grouped,
-                self.timings.empty_service_ttl
+            crate::observe::cleaned(
+                &service.namespace,
+                &service.grouped,
+                self.timings.empty_service_ttl,
             );
             let _ = self.persist(service, &mut state, Touched::Definition);
         }

@@ -1,5 +1,6 @@
 //! The info-level log of what the health rules change on their own, one line each, worded as
-//! the log of the calls that change instances (`registered …`, `deregistered …`).
+//! the log of the calls that change instances (`registered …`, `deregistered …`), and of the
+//! defined services the empty-service cleanup drops.
 
 use crate::handlers::address;
 use crate::service::{Lapse, LapseKind};
@@ -24,4 +25,12 @@ pub(crate) fn lapse(namespace: &str, grouped: &str, lapse: &Lapse) {
         }
         LapseKind::Expired => log::info!("expired {instance}: no beat for {silent_ms} ms"),
     }
+}
+
+/// Logs that the defined service `grouped` (`group@@name`) of `namespace` was dropped with its
+/// definition after `empty_ms` without instances.
+pub(crate) fn cleaned(namespace: &str, grouped: &str, empty_ms: u64) {
+    log::info!(
+        "removed {grouped} namespace={namespace} and its definition: no instance for {empty_ms} ms"
+    );
 }

@@ -1,7 +1,8 @@
-//! What the server tells about itself: Prometheus metrics and the log of health changes.
+//! What the server tells about itself: Prometheus metrics and the log of the changes the
+//! server makes on its own (health, empty-service cleanup).
 
 mod changes;
 mod metrics;
 
-pub(crate) use changes::lapse;
+pub(crate) use changes::{cleaned, lapse};
 pub(crate) use metrics::{Census, Metrics};
